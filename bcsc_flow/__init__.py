@@ -1,0 +1,128 @@
+"""bcsc_flow: flow-cytometry gating and sorting analysis for breast cancer stem cells.
+
+Module map (imports flow downward; see ``docs`` in the repository):
+
+============================  ==========================================================
+``errors``                    exception and warning classes
+``sample``                    :class:`Channel`, :class:`Sample`
+``io.fcs``                    FCS 2.0–3.2 reader, FCS 3.1 writer
+``io.sheet``                  sample sheets
+``compensation``              spillover matrices and compensation
+``transforms``                Gating-ML 2.0 transforms (flin, flog, fasinh, logicle, ...)
+``gates``                     frozen gates and boolean combinations
+``strategy``                  gating trees and their results
+``stats``                     per-population statistics
+``recipes`` / ``template``    data-driven gates and portable templates
+``gatingml`` / ``flowjo``     exchange formats
+``batch`` / ``compare``       folders of samples and replicate-level comparisons
+``simulate``                  synthetic BCSC experiments with ground truth
+============================  ==========================================================
+
+Names are imported lazily, so ``import bcsc_flow`` stays light.
+
+Example
+-------
+>>> import bcsc_flow as bf
+>>> bf.__version__
+'0.1.0'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+from bcsc_flow.errors import BcscFlowError, BcscFlowWarning, ChannelNotFoundError, FCSError
+from bcsc_flow.sample import Channel, Sample
+
+_LAZY: dict[str, str] = {
+    # io
+    "read_fcs": "bcsc_flow.io.fcs",
+    "read_fcs_datasets": "bcsc_flow.io.fcs",
+    "write_fcs": "bcsc_flow.io.fcs",
+    "read_sheet": "bcsc_flow.io.sheet",
+    # math
+    "Spillover": "bcsc_flow.compensation",
+    "compensate": "bcsc_flow.compensation",
+    "Linear": "bcsc_flow.transforms",
+    "Log": "bcsc_flow.transforms",
+    "Asinh": "bcsc_flow.transforms",
+    "Logicle": "bcsc_flow.transforms",
+    "Hyperlog": "bcsc_flow.transforms",
+    "Ratio": "bcsc_flow.transforms",
+    "Threshold": "bcsc_flow.gates",
+    "Range": "bcsc_flow.gates",
+    "Rectangle": "bcsc_flow.gates",
+    "Polygon": "bcsc_flow.gates",
+    "Ellipse": "bcsc_flow.gates",
+    "Quadrant": "bcsc_flow.gates",
+    "Dimension": "bcsc_flow.gates",
+    "And": "bcsc_flow.gates",
+    "Or": "bcsc_flow.gates",
+    "Not": "bcsc_flow.gates",
+    "ThresholdGate": "bcsc_flow.gates",
+    "IntervalGate": "bcsc_flow.gates",
+    "QuadGate": "bcsc_flow.gates",
+    "PolyGate": "bcsc_flow.gates",
+    # tree
+    "Population": "bcsc_flow.strategy",
+    "GatingStrategy": "bcsc_flow.strategy",
+    "GatingResult": "bcsc_flow.strategy",
+    "population_statistics": "bcsc_flow.stats",
+    # templates and experiments
+    "load_template": "bcsc_flow.template",
+    "Template": "bcsc_flow.template",
+    "gate_folder": "bcsc_flow.batch",
+    "gate_samples": "bcsc_flow.batch",
+    "Results": "bcsc_flow.batch",
+    "compare": "bcsc_flow.compare",
+    "call_specimens": "bcsc_flow.cohorts",
+    "compare_cohorts": "bcsc_flow.cohorts",
+}
+_SUBMODULES = {
+    "io",
+    "gatingml",
+    "flowjo",
+    "simulate",
+    "plot",
+    "report",
+    "sorting",
+    "stats",
+    "compensation",
+    "transforms",
+    "gates",
+    "strategy",
+    "recipes",
+    "template",
+    "batch",
+    "cohorts",
+}
+
+__all__ = [
+    "BcscFlowError",
+    "BcscFlowWarning",
+    "Channel",
+    "ChannelNotFoundError",
+    "FCSError",
+    "Sample",
+    "__version__",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"bcsc_flow.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'bcsc_flow' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | _SUBMODULES)

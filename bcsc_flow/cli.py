@@ -1,0 +1,103 @@
+"""The ``bcsc-flow`` command line: parses arguments and calls the library.
+
+Exit codes: 0 success, 1 a :class:`~bcsc_flow.errors.BcscFlowError` (message only,
+traceback with ``--debug``), 2 usage error.
+
+Example
+-------
+>>> main(["--version"])  # doctest: +SKIP
+bcsc-flow 0.1.0
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+
+from bcsc_flow import __version__
+from bcsc_flow.errors import BcscFlowError
+
+__all__ = ["main"]
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from bcsc_flow.io.fcs import read_fcs_datasets
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        samples = read_fcs_datasets(args.file)
+    out = sys.stdout
+    first = samples[0]
+    out.write(f"file:      {args.file}\n")
+    out.write(f"version:   {first.version or 'unknown'}\n")
+    out.write(f"data sets: {len(samples)}\n")
+    for k, s in enumerate(samples):
+        out.write(f"\n[data set {k}] {len(s)} events, {len(s.channels)} channels")
+        out.write(f", $DATATYPE={s.keywords.get('$DATATYPE', '?').strip()}\n")
+        out.write(f"  {'#':>3}  {'$PnN':<24} {'$PnS':<28} {'$PnR':>12} {'$PnB':>5}\n")
+        for i, c in enumerate(s.channels, start=1):
+            rng = "" if c.range is None else f"{c.range:g}"
+            bits = "" if c.bits is None else str(c.bits)
+            out.write(f"  {i:>3}  {c.name:<24} {c.marker or '':<28} {rng:>12} {bits:>5}\n")
+        if s.spillover is not None:
+            n = len(s.spillover.detectors)
+            out.write(f"  spillover: {n}x{n} from {s.spillover.keyword} ({', '.join(s.spillover.detectors)})\n")
+        else:
+            out.write("  spillover: none\n")
+    messages = [str(w.message) for w in caught]
+    out.write(f"\nwarnings: {len(messages)}\n")
+    for m in messages:
+        out.write(f"  - {m}\n")
+    return 0
+
+
+def _add_info(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("info", help="describe an FCS file: data sets, events, channels, spillover")
+    p.add_argument("file", help="path to an FCS file")
+    p.set_defaults(func=_cmd_info)
+
+
+# Each entry adds one subcommand; modules of later layers append theirs here.
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``bcsc-flow`` with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="bcsc-flow", description="Flow-cytometry gating and sorting analysis (bcsc_flow)."
+    )
+    parser.add_argument("--version", action="version", version=f"bcsc-flow {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in _SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except BcscFlowError as exc:
+        if args.debug:
+            raise
+        sys.stderr.write(f"bcsc-flow: error: {exc}\n")
+        return 1
+    except FileNotFoundError as exc:
+        if args.debug:
+            raise
+        sys.stderr.write(f"bcsc-flow: error: {exc}\n")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""File formats read and written by bcsc_flow: FCS (``io.fcs``) and sample sheets (``io.sheet``)."""
