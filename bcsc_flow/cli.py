@@ -45,7 +45,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
             out.write(f"  {i:>3}  {c.name:<24} {c.marker or '':<28} {rng:>12} {bits:>5}\n")
         if s.spillover is not None:
             n = len(s.spillover.detectors)
-            out.write(f"  spillover: {n}x{n} from {s.spillover.keyword} ({', '.join(s.spillover.detectors)})\n")
+            out.write(
+                f"  spillover: {n}x{n} from {s.spillover.keyword} ({', '.join(s.spillover.detectors)})\n"
+            )
         else:
             out.write("  spillover: none\n")
     messages = [str(w.message) for w in caught]

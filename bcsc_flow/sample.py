@@ -269,7 +269,11 @@ class Sample:
         low = key.strip().lower()
         hits = [i for i, n in enumerate(names) if n.lower() == low]
         if not hits:
-            hits = [i for i, c in enumerate(self.channels) if c.marker and c.marker.strip().lower() == low]
+            hits = [
+                i
+                for i, c in enumerate(self.channels)
+                if c.marker and c.marker.strip().lower() == low
+            ]
         if not hits:
             key_tokens = _tokens(key)
             hits = [
@@ -327,7 +331,9 @@ class Sample:
         raw = None if self.raw is None else self.raw[sel]
         return replace(self, events=self.events[sel], raw=raw)
 
-    def with_events(self, events: np.ndarray, *, keywords: Mapping[str, str] | None = None) -> Sample:
+    def with_events(
+        self, events: np.ndarray, *, keywords: Mapping[str, str] | None = None
+    ) -> Sample:
         """A new sample with the same channels and new event values (e.g. compensated)."""
         kw = self.keywords if keywords is None else self.keywords.updated(keywords)
         return replace(self, events=events, raw=None, keywords=kw)
