@@ -43,6 +43,7 @@ __all__ = [
     "GatingWarning",
     "QCWarning",
     "StatisticsWarning",
+    "SheetWarning",
     "warn",
     "did_you_mean",
 ]
@@ -145,6 +146,10 @@ class QCWarning(BcscFlowWarning):
 
 class StatisticsWarning(BcscFlowWarning):
     """A statistical result should be read with care (few replicates, small counts)."""
+
+
+class SheetWarning(BcscFlowWarning):
+    """A sample sheet was inferred, or a sheet entry was interpreted leniently."""
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
