@@ -1,0 +1,181 @@
+"""Running independent tasks in parallel, surviving failures: processes or a Dask cluster.
+
+:func:`run_tasks` maps a picklable module-level function over tasks and returns one
+:class:`TaskOutcome` per task, in input order. An exception inside a task becomes a failed
+outcome with its message; a worker process that dies (killed, out of memory, a crash in
+native code) breaks only the tasks that were running in it: the others are resubmitted,
+and each task that was in flight when a worker died is retried alone, so the one that
+kills its worker is reported and every other result is kept.
+
+Example
+-------
+>>> outcomes = run_tasks(abs, [-1, 2], jobs=1)
+>>> [o.value for o in outcomes]
+[1, 2]
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from bcsc_flow.errors import BcscFlowError
+
+__all__ = ["TaskOutcome", "run_tasks"]
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What became of one task: its value, or the error type and message."""
+
+    index: int
+    value: Any = None
+    error_type: str = ""
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the task returned a value."""
+        return not self.error_type
+
+
+def _call(func: Callable[[Any], Any], index: int, task: Any) -> TaskOutcome:
+    try:
+        return TaskOutcome(index, value=func(task))
+    except BcscFlowError as exc:
+        return TaskOutcome(index, error_type=type(exc).__name__, message=str(exc))
+    except Exception as exc:  # a bug or an unexpected failure: keep the traceback's last line
+        tail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        return TaskOutcome(index, error_type=type(exc).__name__, message=tail)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # forkserver: safe with threads in the parent, cheap after the server starts.
+    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
+    return multiprocessing.get_context(method)
+
+
+def _worker_died(index: int) -> TaskOutcome:
+    return TaskOutcome(
+        index,
+        error_type="WorkerDied",
+        message="the worker process died while running this task "
+        "(killed, out of memory, or a crash in native code)",
+    )
+
+
+def _run_local(
+    func: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    jobs: int,
+    on_done: Callable[[TaskOutcome], None],
+) -> dict[int, TaskOutcome]:
+    """At most ``jobs`` tasks in flight, so a dying worker implicates only those."""
+    done: dict[int, TaskOutcome] = {}
+    queue = list(range(len(tasks)))
+    suspects: list[int] = []  # in flight when a worker died: each retried alone
+    while queue or suspects:
+        alone = not queue
+        order, width = ([suspects.pop(0)], 1) if alone else (queue, jobs)
+        queue = []
+        with ProcessPoolExecutor(max_workers=width, mp_context=_mp_context()) as pool:
+            in_flight: dict[Future[TaskOutcome], int] = {}
+            position = 0
+            while position < len(order) or in_flight:
+                while position < len(order) and len(in_flight) < width:
+                    i = order[position]
+                    in_flight[pool.submit(_call, func, i, tasks[i])] = i
+                    position += 1
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                broken = False
+                for fut in finished:
+                    i = in_flight.pop(fut)
+                    try:
+                        done[i] = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        if alone:
+                            done[i] = _worker_died(i)
+                        else:
+                            suspects.append(i)
+                            continue
+                    on_done(done[i])
+                if broken:
+                    suspects += in_flight.values()
+                    queue = list(order[position:])
+                    break
+    return done
+
+
+def _run_dask(
+    func: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    scheduler: Any,
+    on_done: Callable[[TaskOutcome], None],
+) -> dict[int, TaskOutcome]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise BcscFlowError(
+            "a Dask scheduler was given but dask.distributed is not installed; "
+            "install the extra: pip install 'bcsc_flow[dask]'"
+        ) from exc
+    own = not isinstance(scheduler, Client)
+    client = Client(scheduler) if own else scheduler
+    done: dict[int, TaskOutcome] = {}
+    try:
+        futures = {
+            client.submit(_call, func, i, task, pure=False, key=f"bcsc-task-{i}-{id(tasks)}"): i
+            for i, task in enumerate(tasks)
+        }
+        for fut in as_completed(list(futures)):
+            i = futures[fut]
+            try:
+                outcome = fut.result()
+            except Exception as exc:  # KilledWorker, lost connection, ...
+                outcome = TaskOutcome(i, error_type=type(exc).__name__, message=str(exc))
+            done[i] = outcome
+            on_done(outcome)
+    finally:
+        if own:
+            client.close()
+    return done
+
+
+def run_tasks(
+    func: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    *,
+    jobs: int = 1,
+    scheduler: Any = None,
+    on_done: Callable[[TaskOutcome], None] | None = None,
+) -> list[TaskOutcome]:
+    """Run ``func(task)`` for every task; never raises for a failing task.
+
+    ``jobs=1`` runs in this process; ``jobs>1`` uses that many worker processes;
+    ``scheduler`` (a Dask scheduler address or a ``distributed.Client``) runs on that
+    cluster instead. ``on_done`` is called in this process as each task finishes (for
+    progress bars). ``func`` must be a module-level function for parallel runs.
+
+    Example
+    -------
+    >>> [o.ok for o in run_tasks(int, ["1", "x"])]
+    [True, False]
+    """
+    notify = on_done or (lambda _outcome: None)
+    if scheduler is not None:
+        done = _run_dask(func, tasks, scheduler, notify)
+    elif jobs <= 1 or len(tasks) <= 1:
+        done = {}
+        for i, task in enumerate(tasks):
+            done[i] = _call(func, i, task)
+            notify(done[i])
+    else:
+        done = _run_local(func, tasks, min(int(jobs), len(tasks)), notify)
+    return [done[i] for i in range(len(tasks))]
