@@ -1,0 +1,244 @@
+"""Sorting arithmetic (hand-checked known answers), index-sort keywords, purity, export."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bcsc_flow.errors import FCSWarning, SheetError
+from bcsc_flow.sample import Sample
+from bcsc_flow.sorting_index import index_sort_positions, plate_dimension, well_name
+from bcsc_flow.sorting_plan import plan_sort, theoretical_efficiency_pct
+from bcsc_flow.sorting_yield import sort_summary, wilson_interval
+
+# ---------------------------------------------------------------- sort summary
+
+
+def test_sort_summary_known_answers() -> None:
+    table = sort_summary(
+        pd.DataFrame(
+            {
+                "sort": ["HER2+ BCSC", "HER2- BCSC"],
+                "pre_sort_pct": [0.3, 2.0],
+                "post_sort_purity_pct": [95.0, 85.0],
+                "events_sorted": [100_000, 50_000],
+                "cells_recovered": [85_000, 40_000],
+                "input_events": [40_000_000, 10_000_000],
+                "conflicts": [15_000, 0],
+                "negative_fraction_pct": [0.01, np.nan],
+                "operator": ["ab", "cd"],
+            }
+        )
+    )
+    first, second = table.iloc[0], table.iloc[1]
+    # enrichment = 95 / 0.3 = 316.666…
+    assert first["enrichment_factor"] == pytest.approx(316.6667, rel=1e-6)
+    # recovery = 85,000 / 100,000 = 85 %
+    assert first["recovery_pct"] == pytest.approx(85.0)
+    # targets that passed = 40e6 × 0.003 = 120,000; targets in tube = 85,000 × 0.95 = 80,750
+    # yield = 80,750 / 120,000 = 67.2917 %
+    assert first["target_cells_recovered"] == pytest.approx(80_750.0)
+    assert first["yield_pct"] == pytest.approx(67.291667, rel=1e-6)
+    # efficiency = 100,000 / (100,000 + 15,000) = 86.9565 %
+    assert first["efficiency_pct"] == pytest.approx(86.956522, rel=1e-6)
+    # depletion = 0.3 / 0.01 = 30
+    assert first["depletion_factor"] == pytest.approx(30.0)
+    assert first["note"] == ""
+    # second sort: enrichment 85 / 2 = 42.5; yield = 40,000 × 0.85 / (10e6 × 0.02) = 17 %
+    assert second["enrichment_factor"] == pytest.approx(42.5)
+    assert second["yield_pct"] == pytest.approx(17.0)
+    assert math.isnan(second["depletion_factor"])
+    assert second["note"] == "purity < 90 %; yield < 50 %"
+    assert second["operator"] == "cd"  # extra columns are carried along
+
+
+def test_sort_summary_keywords_and_missing_inputs() -> None:
+    table = sort_summary(pre_sort_pct=1.0, post_sort_purity_pct=92.0)
+    assert len(table) == 1 and table.loc[0, "sort"] == "sort 1"
+    assert table.loc[0, "enrichment_factor"] == pytest.approx(92.0)
+    for column in ("recovery_pct", "yield_pct", "efficiency_pct"):
+        assert math.isnan(table.loc[0, column])
+    multi = sort_summary(pre_sort_pct=[1.0, 4.0], post_sort_purity_pct=[90.0, 96.0])
+    assert multi["enrichment_factor"].tolist() == [90.0, 24.0]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"pre_sort_pct": 1.0}, "post_sort_purity_pct"),
+        ({"pre_sort_pct": 1.0, "post_sort_purity_pct": 120.0}, "0–100"),
+        ({"pre_sort_pct": "abc", "post_sort_purity_pct": 90.0}, "numeric"),
+        ({"pre_sort_pct": 1.0, "post_sort_purity_pct": 90.0, "events_sorted": -5}, ">= 0"),
+    ],
+)
+def test_sort_summary_rejects_bad_input(kwargs: dict, fragment: str) -> None:
+    with pytest.raises(SheetError, match=fragment):
+        sort_summary(**kwargs)
+
+
+def test_sort_summary_needs_something() -> None:
+    with pytest.raises(SheetError, match="nothing to summarise"):
+        sort_summary()
+    with pytest.raises(SheetError, match="not both"):
+        sort_summary(pd.DataFrame({"pre_sort_pct": [1.0]}), post_sort_purity_pct=90.0)
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 10), (3, 10), (95, 100), (950, 1000), (1000, 1000)])
+def test_wilson_matches_statsmodels(k: int, n: int) -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    low, high = proportion_confint(k, n, alpha=0.05, method="wilson")
+    ours = wilson_interval(k, n)
+    assert ours == pytest.approx((100 * low, 100 * high), abs=1e-9)
+
+
+def test_wilson_empty_is_nan() -> None:
+    assert all(math.isnan(v) for v in wilson_interval(0, 0))
+
+
+# ---------------------------------------------------------------- sort planning
+
+
+def test_plan_sort_domain_example() -> None:
+    # DOMAIN §1.7/§5.3: HER2+ BCSC at 0.3 %, 1e5 cells, yield 50–80 %, 15,000 events/s.
+    # 1e5 / (0.003 × 0.8) = 41,666,666.7 → 41,666,667 events; / 15,000 / 60 = 46.30 min
+    # 1e5 / (0.003 × 0.5) = 66,666,666.7 → 66,666,667 events; 74.07 min
+    for yld, events, minutes in ((80, 41_666_667, 46.2963), (50, 66_666_667, 74.0741)):
+        plan = plan_sort(
+            fraction_pct=0.3,
+            population="HER2+ BCSC",
+            target_cells=100_000,
+            expected_yield_pct=yld,
+            event_rate_per_s=15_000,
+        )
+        assert plan.loc[0, "events_needed"] == events
+        assert plan.loc[0, "sort_time_min"] == pytest.approx(minutes, abs=1e-3)
+        assert plan.loc[0, "population"] == "HER2+ BCSC"
+
+
+def test_theoretical_efficiency_domain_example() -> None:
+    # exp(−20,000 × 0.997 × 1 / 80,000) = exp(−0.24925) = 0.7794; 2 drops: exp(−0.4985) = 0.6075
+    assert theoretical_efficiency_pct(20_000, 0.3, 1, 80_000) == pytest.approx(77.94, abs=0.01)
+    assert theoretical_efficiency_pct(20_000, 0.3, 2, 80_000) == pytest.approx(60.75, abs=0.01)
+    plan = plan_sort(
+        fraction_pct=0.3,
+        target_cells=1000,
+        event_rate_per_s=20_000,
+        drop_envelope=1,
+        drop_frequency_hz=80_000,
+    )
+    assert plan.loc[0, "efficiency_pct"] == pytest.approx(77.94, abs=0.01)
+
+
+def test_plan_sort_per_condition_from_populations_table() -> None:
+    pops = pd.DataFrame(
+        {
+            "sample": ["u1", "u2", "i1", "i2", "u1", "i1"],
+            "condition": [
+                "untreated",
+                "untreated",
+                "irradiated",
+                "irradiated",
+                "untreated",
+                "irradiated",
+            ],
+            "population": ["HER2+ BCSC"] * 4 + ["live", "live"],
+            "pct_of_total": [0.25, 0.35, 1.5, 2.5, 80.0, 70.0],
+        }
+    )
+    plan = plan_sort(pops, population="HER2+ BCSC", target_cells=100_000, expected_yield_pct=50)
+    assert plan["condition"].tolist() == ["untreated", "irradiated"]
+    # untreated mean 0.3 % → 1e5 / (0.003 × 0.5) = 66,666,667; irradiated mean 2 % → 1e7
+    assert plan["events_needed"].tolist() == [66_666_667, 10_000_000]
+    assert plan["min_fraction_pct"].tolist() == [0.25, 1.5]
+    assert plan["n_samples"].tolist() == [2, 2]
+    assert plan["basis"].tolist() == ["pct_of_total"] * 2
+    assert plan["sort_time_min"].isna().all()
+
+
+def test_plan_sort_errors() -> None:
+    with pytest.raises(SheetError, match="either"):
+        plan_sort(target_cells=10)
+    with pytest.raises(SheetError, match="expected_yield_pct"):
+        plan_sort(fraction_pct=1.0, target_cells=10, expected_yield_pct=0)
+    pops = pd.DataFrame({"population": ["a"], "pct_of_total": [0.0]})
+    with pytest.raises(SheetError, match="0 %"):
+        plan_sort(pops, target_cells=10)
+    with pytest.raises(SheetError, match="not in the table"):
+        plan_sort(pops, population="b", target_cells=10)
+
+
+# ---------------------------------------------------------------- index sorting
+
+
+def _indexed(keywords: dict[str, str], n_events: int) -> Sample:
+    return Sample.from_array(np.zeros((n_events, 1)), ["FSC-A"], name="plate", keywords=keywords)
+
+
+def test_well_names() -> None:
+    assert [
+        well_name(0, 0),
+        well_name(7, 11),
+        well_name(15, 23),
+        well_name(25, 0),
+        well_name(26, 4),
+    ] == [
+        "A1",
+        "H12",
+        "P24",
+        "Z1",
+        "AA5",
+    ]
+
+
+def test_index_sort_joins_pieces_in_numeric_order() -> None:
+    # pieces _10 and _2 must be joined as 1, 2, …, 10 (numeric, not string, order)
+    keywords = {
+        f"INDEX SORTING LOCATIONS_{i}": f"{i - 1},0;" for i in (10, 2, 1, 3, 4, 5, 6, 7, 8, 9)
+    }
+    keywords["INDEX SORTING DEVICE_DIMENSION"] = "16,24"
+    keywords["INDEX SORTING SORTED LOCATION COUNT"] = "10"
+    table = index_sort_positions(_indexed(keywords, 10))
+    assert table["row"].tolist() == list(range(10))
+    assert table["well"].tolist()[:3] == ["A1", "B1", "C1"]
+    assert plate_dimension(_indexed(keywords, 1)) == (16, 24)
+
+
+def test_index_sort_absent_is_empty() -> None:
+    table = index_sort_positions(_indexed({}, 3))
+    assert table.empty and list(table.columns) == ["event", "row", "col", "well"]
+
+
+def test_index_sort_malformed_entry_keeps_alignment() -> None:
+    sample = _indexed({"INDEX SORTING LOCATIONS_1": "0,0;x,1;2,2;"}, 3)
+    with pytest.warns(FCSWarning, match="not 'row,col'"):
+        table = index_sort_positions(sample)
+    assert table["well"].tolist() == ["A1", None, "C3"]
+    assert table["row"].isna().tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize(
+    ("keywords", "n_events", "fragment"),
+    [
+        ({"INDEX SORTING LOCATIONS_1": "0,0;", "INDEX SORTING LOCATIONS_3": "0,1;"}, 2, "gaps"),
+        ({"INDEX SORTING LOCATIONS_1": "0,0;0,1;0,2"}, 2, "only 2 events"),
+        ({"INDEX SORTING LOCATIONS_1": "0,0"}, 2, "first 1 events"),
+        ({"INDEX SORTING LOCATIONS_1": "0,0;", "INDEX SORTING SORTED LOCATION COUNT": "5"}, 1, "5"),
+        (
+            {"INDEX SORTING LOCATIONS_1": "0,30;", "INDEX SORTING DEVICE_DIMENSION": "16,24"},
+            1,
+            "outside",
+        ),
+        (
+            {"INDEX SORTING LOCATIONS_1": "0,0;", "INDEX SORTING DEVICE_DIMENSION": "big"},
+            1,
+            "rows,cols",
+        ),
+    ],
+)
+def test_index_sort_warns_on_inconsistencies(keywords: dict, n_events: int, fragment: str) -> None:
+    with pytest.warns(FCSWarning, match=fragment):
+        index_sort_positions(_indexed(keywords, n_events))
