@@ -1,0 +1,382 @@
+"""Geometric gates: ranges, thresholds, rectangles, polygons and ellipses.
+
+Boundary rules follow Gating-ML 2.0 (STANDARDS.md C.5): a range or rectangle side
+includes its minimum and excludes its maximum; a polygon contains the points on its
+edges and vertices and uses the even-odd rule inside; an ellipse contains the points
+with (x − μ)ᵀ Σ⁻¹ (x − μ) ≤ D using Σ exactly as given. An event with a NaN
+coordinate is outside. All arithmetic is float64.
+
+Example
+-------
+>>> import numpy as np
+>>> from bcsc_flow.sample import Sample
+>>> s = Sample.from_array(np.array([[0.0, 0.0], [1.0, 0.5], [3.0, 3.0]]), ["x", "y"])
+>>> Polygon(("x", "y"), [(0, 0), (2, 0), (2, 2), (0, 2)]).mask(s).tolist()
+[True, True, False]
+>>> Rectangle(("x", "y"), min=(0, None), max=(1, 1)).mask(s).tolist()
+[True, False, False]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bcsc_flow._evaluation import EvaluationContext
+from bcsc_flow.dimensions import Dimension, RatioDimension, as_dimension
+from bcsc_flow.errors import GateError
+from bcsc_flow.gates_base import Gate
+
+__all__ = ["Range", "Threshold", "Rectangle", "Polygon", "Ellipse"]
+
+AnyDimension = Dimension | RatioDimension
+
+
+def _bound(owner: str, name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise GateError(f"{owner}: {name} must be a number or None, got {value!r}.") from exc
+    if math.isnan(number):
+        raise GateError(f"{owner}: {name} is NaN; give a number or None (open side).")
+    return number
+
+
+def _interval(column: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
+    """low <= column < high with open sides; NaN is outside."""
+    if low is not None and high is not None:
+        out = column >= low
+        out &= column < high
+        return out
+    if low is not None:
+        return column >= low
+    if high is not None:
+        return column < high
+    return ~np.isnan(column)
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Range(Gate):
+    """1-D interval ``min <= x < max``; either side may be open (``None``).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from bcsc_flow.sample import Sample
+    >>> s = Sample.from_array(np.array([[1.0], [2.0], [3.0], [np.nan]]), ["A"])
+    >>> Range("A", 1, 3).mask(s).tolist()
+    [True, True, False, False]
+    """
+
+    dimension: AnyDimension
+    min: float | None = None
+    max: float | None = None
+
+    def __post_init__(self) -> None:
+        dim = as_dimension(self.dimension)
+        object.__setattr__(self, "dimension", dim)
+        owner = f"Range({dim.label!r})"
+        low = _bound(owner, "min", self.min)
+        high = _bound(owner, "max", self.max)
+        if low is None and high is None:
+            raise GateError(f"{owner}: give min, max or both (both are None).")
+        if low is not None and high is not None and low >= high:
+            raise GateError(
+                f"{owner}: min {low:g} must be below max {high:g} (min inclusive, max exclusive)."
+            )
+        object.__setattr__(self, "min", low)
+        object.__setattr__(self, "max", high)
+
+    @property
+    def dimensions(self) -> tuple[AnyDimension, ...]:
+        return (self.dimension,)
+
+    def region(self, context: EvaluationContext) -> np.ndarray:
+        return _interval(context.column(self.dimension), self.min, self.max)
+
+    def describe(self) -> str:
+        return f"Range({self.dimension.label}: [{_fmt(self.min)}, {_fmt(self.max)}))"
+
+
+@dataclass(frozen=True)
+class Threshold(Gate):
+    """Open-ended 1-D gate: ``above=t`` keeps ``x >= t``, ``below=t`` keeps ``x < t``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from bcsc_flow.sample import Sample
+    >>> s = Sample.from_array(np.array([[1.0], [2.0]]), ["A"])
+    >>> Threshold("A", above=2).mask(s).tolist(), Threshold("A", below=2).mask(s).tolist()
+    ([False, True], [True, False])
+    """
+
+    dimension: AnyDimension
+    above: float | None = None
+    below: float | None = None
+
+    def __post_init__(self) -> None:
+        dim = as_dimension(self.dimension)
+        object.__setattr__(self, "dimension", dim)
+        owner = f"Threshold({dim.label!r})"
+        above = _bound(owner, "above", self.above)
+        below = _bound(owner, "below", self.below)
+        if (above is None) == (below is None):
+            raise GateError(f"{owner}: give exactly one of above= or below= (use Range for both).")
+        object.__setattr__(self, "above", above)
+        object.__setattr__(self, "below", below)
+
+    @property
+    def dimensions(self) -> tuple[AnyDimension, ...]:
+        return (self.dimension,)
+
+    @property
+    def min(self) -> float | None:
+        """Inclusive lower bound (``above``) or None."""
+        return self.above
+
+    @property
+    def max(self) -> float | None:
+        """Exclusive upper bound (``below``) or None."""
+        return self.below
+
+    def region(self, context: EvaluationContext) -> np.ndarray:
+        return _interval(context.column(self.dimension), self.above, self.below)
+
+    def describe(self) -> str:
+        side = f">= {self.above:g}" if self.above is not None else f"< {self.below:g}"
+        return f"Threshold({self.dimension.label} {side})"
+
+
+def _dimension_tuple(
+    owner: str, dimensions: Any, minimum: int, maximum: int | None = None
+) -> tuple[AnyDimension, ...]:
+    if isinstance(dimensions, str | Dimension | RatioDimension):
+        dimensions = (dimensions,)
+    dims = tuple(as_dimension(d) for d in dimensions)
+    if len(dims) < minimum or (maximum is not None and len(dims) > maximum):
+        want = f"exactly {minimum}" if maximum == minimum else f"at least {minimum}"
+        raise GateError(f"{owner}: needs {want} dimensions, got {len(dims)}.")
+    if len(set(dims)) != len(dims):
+        raise GateError(f"{owner}: a dimension is repeated: {[d.label for d in dims]}.")
+    return dims
+
+
+@dataclass(frozen=True)
+class Rectangle(Gate):
+    """n-D box: ``min[i] <= x_i < max[i]`` for every dimension; ``None`` = open side.
+
+    Example
+    -------
+    >>> Rectangle(("A", "B"), min=(0, 0), max=(1, None)).describe()
+    'Rectangle(A: [0, 1), B: [0, ))'
+    """
+
+    dimensions: tuple[AnyDimension, ...]  # type: ignore[assignment]
+    min: tuple[float | None, ...] = ()
+    max: tuple[float | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        dims = _dimension_tuple("Rectangle", self.dimensions, 1)
+        n = len(dims)
+        lows = tuple(self.min) if self.min not in ((), None) else (None,) * n
+        highs = tuple(self.max) if self.max not in ((), None) else (None,) * n
+        if len(lows) != n or len(highs) != n:
+            raise GateError(
+                f"Rectangle: {n} dimensions but {len(lows)} min and {len(highs)} max values; "
+                "give one per dimension (None for an open side)."
+            )
+        lows = tuple(_bound("Rectangle", f"min[{i}]", v) for i, v in enumerate(lows))
+        highs = tuple(_bound("Rectangle", f"max[{i}]", v) for i, v in enumerate(highs))
+        for d, lo, hi in zip(dims, lows, highs):
+            if lo is None and hi is None:
+                raise GateError(f"Rectangle: dimension {d.label!r} has neither min nor max.")
+            if lo is not None and hi is not None and lo >= hi:
+                raise GateError(f"Rectangle: dimension {d.label!r} has min {lo:g} >= max {hi:g}.")
+        object.__setattr__(self, "dimensions", dims)
+        object.__setattr__(self, "min", lows)
+        object.__setattr__(self, "max", highs)
+
+    def region(self, context: EvaluationContext) -> np.ndarray:
+        out: np.ndarray | None = None
+        for dim, lo, hi in zip(self.dimensions, self.min, self.max):
+            part = _interval(context.column(dim), lo, hi)
+            if out is None:
+                out = part
+            else:
+                out &= part
+        assert out is not None
+        return out
+
+    def describe(self) -> str:
+        sides = ", ".join(
+            f"{d.label}: [{_fmt(lo)}, {_fmt(hi)})"
+            for d, lo, hi in zip(self.dimensions, self.min, self.max)
+        )
+        return f"Rectangle({sides})"
+
+
+def _polygon_region(
+    x: np.ndarray, y: np.ndarray, vertices: tuple[tuple[float, float], ...]
+) -> np.ndarray:
+    """Even-odd rule plus exact on-edge test, float64, vectorised over events."""
+    inside = np.zeros(x.shape, dtype=bool)
+    boundary = np.zeros(x.shape, dtype=bool)
+    n = len(vertices)
+    for k in range(n):
+        xi, yi = vertices[k]
+        xj, yj = vertices[k - 1]
+        # crossing of a horizontal ray to +x with edge (i, j)
+        straddle = (yi > y) != (yj > y)
+        if yj != yi:
+            xcross = xi + (y - yi) * (xj - xi) / (yj - yi)
+            inside ^= straddle & (x < xcross)
+        # exact on-edge test: zero cross product inside the edge's bounding box
+        near = (x >= min(xi, xj)) & (x <= max(xi, xj)) & (y >= min(yi, yj)) & (y <= max(yi, yj))
+        if near.any():
+            idx = np.flatnonzero(near)
+            px, py = x[idx], y[idx]
+            on = (xj - xi) * (py - yi) - (px - xi) * (yj - yi) == 0
+            boundary[idx[on]] = True
+    return inside | boundary
+
+
+@dataclass(frozen=True)
+class Polygon(Gate):
+    """2-D polygon (closed automatically); even-odd rule, edges and vertices inside.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from bcsc_flow.sample import Sample
+    >>> s = Sample.from_array(np.array([[2.0, 0.0], [1.0, 1.0], [5.0, 1.0]]), ["x", "y"])
+    >>> Polygon(("x", "y"), [(0, 0), (2, 0), (1, 2)]).mask(s).tolist()
+    [True, True, False]
+    """
+
+    dimensions: tuple[AnyDimension, ...]  # type: ignore[assignment]
+    vertices: tuple[tuple[float, float], ...]
+
+    def __post_init__(self) -> None:
+        dims = _dimension_tuple("Polygon", self.dimensions, 2, 2)
+        try:
+            verts = tuple((float(px), float(py)) for px, py in self.vertices)
+        except (TypeError, ValueError) as exc:
+            raise GateError(
+                f"Polygon({dims[0].label!r}, {dims[1].label!r}): vertices must be (x, y) number pairs, "
+                f"got {self.vertices!r}."
+            ) from exc
+        if len(verts) < 3:
+            raise GateError(
+                f"Polygon({dims[0].label!r}, {dims[1].label!r}): needs at least 3 vertices, got {len(verts)}."
+            )
+        if any(math.isnan(v) or math.isinf(v) for pair in verts for v in pair):
+            raise GateError(
+                f"Polygon({dims[0].label!r}, {dims[1].label!r}): vertices must be finite."
+            )
+        object.__setattr__(self, "dimensions", dims)
+        object.__setattr__(self, "vertices", verts)
+
+    def region(self, context: EvaluationContext) -> np.ndarray:
+        x = context.column(self.dimensions[0])
+        y = context.column(self.dimensions[1])
+        xs = [v[0] for v in self.vertices]
+        ys = [v[1] for v in self.vertices]
+        box = (x >= min(xs)) & (x <= max(xs)) & (y >= min(ys)) & (y <= max(ys))
+        count = int(np.count_nonzero(box))
+        if count * 2 > box.size:
+            return _polygon_region(x, y, self.vertices) & box
+        idx = np.flatnonzero(box)
+        out = np.zeros(x.shape, dtype=bool)
+        out[idx] = _polygon_region(x[idx], y[idx], self.vertices)
+        return out
+
+    def describe(self) -> str:
+        return f"Polygon({self.dimensions[0].label}, {self.dimensions[1].label}; {len(self.vertices)} vertices)"
+
+
+@dataclass(frozen=True)
+class Ellipse(Gate):
+    """n-D ellipsoid: inside iff ``(x - mean)ᵀ inv(covariance) (x - mean) <= distance_square``.
+
+    The covariance is used exactly as written (no symmetrising); a singular matrix is
+    refused.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from bcsc_flow.sample import Sample
+    >>> s = Sample.from_array(np.array([[2.0, 0.0], [2.1, 0.0]]), ["x", "y"])
+    >>> Ellipse(("x", "y"), mean=(0, 0), covariance=((4, 0), (0, 1))).mask(s).tolist()
+    [True, False]
+    """
+
+    dimensions: tuple[AnyDimension, ...]  # type: ignore[assignment]
+    mean: tuple[float, ...]
+    covariance: tuple[tuple[float, ...], ...]
+    distance_square: float = 1.0
+    _inverse: tuple[tuple[float, ...], ...] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        dims = _dimension_tuple("Ellipse", self.dimensions, 2)
+        n = len(dims)
+        owner = f"Ellipse({', '.join(d.label for d in dims)})"
+        try:
+            mean = tuple(float(v) for v in self.mean)
+            cov = np.array(self.covariance, dtype=np.float64)
+            dist = float(self.distance_square)
+        except (TypeError, ValueError) as exc:
+            raise GateError(
+                f"{owner}: mean, covariance and distance_square must be numbers."
+            ) from exc
+        if len(mean) != n or cov.shape != (n, n):
+            raise GateError(
+                f"{owner}: {n} dimensions need a mean of {n} values and a {n}x{n} covariance; "
+                f"got {len(mean)} values and shape {cov.shape}."
+            )
+        if not (np.all(np.isfinite(cov)) and all(map(math.isfinite, mean)) and math.isfinite(dist)):
+            raise GateError(f"{owner}: mean, covariance and distance_square must be finite.")
+        if dist < 0:
+            raise GateError(f"{owner}: distance_square must be >= 0, got {dist:g}.")
+        try:
+            inverse = np.linalg.inv(cov)
+            singular = np.linalg.cond(cov) > 1e14 or not np.all(np.isfinite(inverse))
+        except np.linalg.LinAlgError:
+            singular = True
+        if singular:
+            raise GateError(
+                f"{owner}: the covariance matrix {cov.tolist()} is singular; it cannot be inverted."
+            )
+        object.__setattr__(self, "dimensions", dims)
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "covariance", tuple(tuple(float(v) for v in row) for row in cov))
+        object.__setattr__(self, "distance_square", dist)
+        object.__setattr__(self, "_inverse", tuple(tuple(float(v) for v in row) for row in inverse))
+
+    def region(self, context: EvaluationContext) -> np.ndarray:
+        diffs = [context.column(d) - m for d, m in zip(self.dimensions, self.mean)]
+        n = len(diffs)
+        total = np.zeros_like(diffs[0])
+        for i in range(n):
+            acc = diffs[0] * self._inverse[i][0]
+            for j in range(1, n):
+                acc += diffs[j] * self._inverse[i][j]
+            acc *= diffs[i]
+            total += acc
+        return total <= self.distance_square
+
+    def describe(self) -> str:
+        centre = ", ".join(f"{m:g}" for m in self.mean)
+        labels = ", ".join(d.label for d in self.dimensions)
+        return f"Ellipse({labels}; mean ({centre}), D={self.distance_square:g})"
