@@ -126,7 +126,7 @@ def locate_data(
                         issues.note(
                             f"{name} DATA end offset is one past the last byte (off-by-one); ignored that byte"
                         )
-                    if opt is not layout:
+                    if any(c.kind == "I" and (c.bits or 0) % 8 for c in layout.columns):
                         how = (
                             "bit-packed"
                             if opt.packed
