@@ -88,9 +88,9 @@ def _conversions(
     float_log: list[str] = []
     for c, kind in zip(chans, kinds, strict=True):
         f1, f2, g = c.log_decades, c.log_offset, c.gain
-        if f1 > 0 and kind != "I":
+        if f1 > 0 and kind != "I":  # Guava: stored floats are already log10 values
             float_log.append(c.name)
-            f1 = f2 = 0.0
+            f1, f2, g = 0.0, 0.0, 1.0
         if f1 > 0:
             if f2 == 0:
                 f1_zero.append(c.name)
@@ -113,7 +113,8 @@ def _conversions(
         issues.note(f"$PnE f1,0 read as f1,1 (3.1 rule) for {', '.join(f1_zero)}")
     if float_log:
         issues.note(
-            f"log $PnE on float data ignored (values are already scale values) for {', '.join(float_log)}"
+            "log $PnE (and any $PnG) on float data ignored, the values are taken as stored, for "
+            + ", ".join(float_log)
         )
     return out
 
