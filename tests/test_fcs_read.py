@@ -221,7 +221,7 @@ def test_log_amplification_on_float_data_is_ignored(tmp_path):
         tmp_path, build(pairs, np.array([2.0, 2.683], "<f4").tobytes(), version="FCS3.0")
     )
     assert s.events.tolist() == np.array([[2.0, 2.683]], dtype=np.float32).tolist()
-    assert [m for m in msgs if "log $PnE on float" in m]
+    assert [m for m in msgs if "log $PnE (and any $PnG) on float data ignored" in m]
 
 
 def test_gain_on_float_data_divides(tmp_path):
