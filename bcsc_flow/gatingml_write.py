@@ -303,6 +303,7 @@ class _Writer:
             return self.ids[operand.operand], True
         self.operand_count += 1
         ident = self.new_id(f"{self.ids[owner]}_operand{self.operand_count}")
+        self.ids[ident] = ident
         self.gate(ident, ident, operand, None, role=OPERAND_ROLE)
         return ident, False
 
