@@ -67,7 +67,7 @@ def test_sample_fcs_is_a_bit_identical_regeneration(tmp_path: Path) -> None:
     assert sorted(committed) == sorted(fresh)
     different = [k for k in committed if committed[k] != fresh[k]]
     assert different == []
-    assert sum(len(v) for v in committed.values()) <= 12 * 1024 * 1024
+    assert sum(len(v) for v in committed.values()) <= 12_000_000
 
 
 # ----------------------------------------------------------------- truth bookkeeping

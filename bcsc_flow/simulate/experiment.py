@@ -63,7 +63,7 @@ __all__ = [
     "write_acquisition",
 ]
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 """Bumped whenever the same seed would produce different files."""
 
 _SHORT = {"untreated": "unt", "irradiated": "irr"}
@@ -137,7 +137,7 @@ def plan_experiment(
     ``realised`` maps each test sample name to its jittered :class:`ArmParams`.
     """
     n = events_per_tube
-    n_deab, n_ctrl, n_small = max(500, n // 4), max(500, n // 8), max(300, n // 16)
+    n_deab, n_ctrl, n_small = max(500, n // 3), max(500, n // 8), max(300, n // 16)
     full = Staining.full()
     tests, deabs, batch_arms = [], [], {f"b{k}": [] for k in range(1, n_batches + 1)}
     for cond in ("untreated", "irradiated"):

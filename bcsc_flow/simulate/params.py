@@ -157,8 +157,8 @@ class Intensities:
     # ALDH (ALDEFLUOR, FITC)
     aldh_low: float = 1200.0
     aldh_low_sigma: float = 0.22
-    aldh_bright: float = 15000.0
-    aldh_bright_sigma: float = 0.25
+    aldh_bright: float = 10000.0
+    aldh_bright_sigma: float = 0.28
     aldh_dead: float = 300.0
     af_aldh: float = 400.0
     spread_aldh: float = 150.0
