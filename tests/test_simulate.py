@@ -281,3 +281,28 @@ def test_cli_simulate_writes_a_folder(tmp_path: Path, capsys: pytest.CaptureFixt
     assert (tmp_path / "unt_r1.fcs").read_bytes()[:6] == b"FCS2.0"
     assert main(["simulate", str(tmp_path), "--seed", "1", "--profile", "zzz", "--quiet"]) == 1
     assert "unknown profile" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------- independent reader
+_FLOWIO = """
+import sys, numpy as np, flowio
+f = flowio.FlowData(sys.argv[1])
+np.save(sys.argv[2], f.as_array(preprocess=True).astype(np.float64))
+"""
+
+
+@pytest.mark.parametrize("name", ["aria", "legacy"])
+def test_flowio_decodes_the_same_scale_values(tmp_path: Path, name: str) -> None:
+    import os
+    import subprocess
+
+    oracle = os.environ.get("BCSC_ORACLE_PYTHON")
+    if not oracle:
+        pytest.skip("BCSC_ORACLE_PYTHON is not set (the oracle venv with flowio)")
+    res = _small(tmp_path / "x", profile=name, n_replicates=1, events_per_tube=2000)
+    fcs, out = res.out_dir / "irr_r1.fcs", tmp_path / "flowio.npy"
+    subprocess.run([oracle, "-c", _FLOWIO, str(fcs), str(out)], check=True, timeout=120)
+    sample = bf.read_fcs(fcs)
+    keep = [i for i, c in enumerate(sample.channels) if not c.is_time]  # flowio scales Time
+    ours = np.asarray(sample.events, dtype=np.float64)[:, keep]
+    np.testing.assert_allclose(np.load(out)[:, keep], ours, rtol=1e-6, atol=0)
