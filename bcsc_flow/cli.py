@@ -75,6 +75,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         n_batches=args.batches,
         events_per_tube=args.events,
         clog_samples=tuple(args.clog),
+        already_compensated=args.already_compensated,
         progress=not args.quiet,
     )
     sys.stdout.write(
@@ -97,6 +98,11 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batches", type=int, default=3, help="batches (days)")
     p.add_argument(
         "--clog", nargs="*", default=[], metavar="SAMPLE", help="test samples with a clog"
+    )
+    p.add_argument(
+        "--already-compensated",
+        action="store_true",
+        help="write compensated data but keep $SPILLOVER (the compensate-twice trap)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_simulate)

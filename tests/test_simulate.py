@@ -190,6 +190,20 @@ def test_stored_values_decode_to_the_acquired_scale(tmp_path: Path, name: str) -
     assert np.all(np.abs(np.log10(got[inside, j] / expect)) <= 4 / 1024 + 1e-9)
 
 
+def test_already_compensated_files_keep_their_matrix(tmp_path: Path) -> None:
+    profile = PROFILES["aria"]
+    rng = np.random.default_rng(5)
+    content = TubeContent((SCENARIOS["default"].untreated,), Staining.full())
+    ref, _ = simulate_events(rng, 2000, content, Intensities())
+    acq = acquire(profile, ref, np.ones(8), rng, compensated=True)
+    s = bf.read_fcs(write_acquisition(tmp_path / "c.fcs", acq, profile, name="c", keywords={}))
+    assert s.spillover is not None and s.spillover.matrix[0, 1] == pytest.approx(0.18)
+    fitc = ref[:, REF_COLUMNS.index("ALDH")]
+    np.testing.assert_allclose(s["FITC-A"], fitc, rtol=1e-6, atol=1e-3)  # no spillover mixed in
+    res = _small(tmp_path / "e", n_replicates=1, already_compensated=True)
+    assert '"already_compensated": true' in res.params_path.read_text()
+
+
 # ----------------------------------------------------------------- truth is recoverable
 def _compensated(sample: bf.Sample) -> np.ndarray:
     ev = np.array(sample.events, dtype=np.float64)

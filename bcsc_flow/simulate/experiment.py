@@ -3,7 +3,8 @@
 Layout of ``out_dir`` after :func:`experiment`:
 
 * ``unt_r1.fcs`` … ``irr_rN.fcs`` — test tubes (role ``test``), one per replicate and arm;
-  replicate ``r`` is acquired in batch ``b((r-1) mod n_batches + 1)``.
+  replicate ``r`` is acquired in batch ``(r-1) mod n_batches + 1`` (sheet column ``batch``;
+  control files are prefixed ``b<batch>_``).
 * ``deab_<sample>.fcs`` — the ALDEFLUOR + DEAB tube of each test sample (role ``deab``,
   ``pair_id`` = the test sample's name, which is also the test row's ``pair_id``).
 * per batch ``b<k>_unstained.fcs``, ``b<k>_fmo_<M>.fcs`` (CD44, CD24, HER2),
@@ -246,6 +247,7 @@ def experiment(
     n_batches: int = 3,
     events_per_tube: int = 40_000,
     clog_samples: tuple[str, ...] = (),
+    already_compensated: bool = False,
     progress: bool = False,
 ) -> ExperimentResult:
     """Simulate a seeded irradiation experiment with controls and write it to ``out_dir``.
@@ -254,7 +256,9 @@ def experiment(
     isotype tubes an eighth, unstained and single stains a sixteenth (with small minimums).
     ``clog_samples`` names test samples whose acquisition has a clog (the event rate drops
     25-fold for 2 % of the events; flagged ``in_clog`` in the per-event truth).
-    Existing files of the same names are replaced. ``progress=True`` shows a tqdm bar.
+    ``already_compensated=True`` writes compensated values while ``$SPILLOVER`` stays in
+    the files (the trap of compensating twice). Existing files of the same names are
+    replaced. ``progress=True`` shows a tqdm bar.
 
     Example
     -------
@@ -305,7 +309,9 @@ def experiment(
     for i, plan in iterator:
         rng = np.random.default_rng(np.random.SeedSequence([seed, 1, i]))
         ref, truth = simulate_events(rng, plan.n_events, plan.content, scen.intensities)
-        acq = acquire(prof, ref, drift[plan.batch], rng, clog=plan.clog)
+        acq = acquire(
+            prof, ref, drift[plan.batch], rng, clog=plan.clog, compensated=already_compensated
+        )
         if plan.clog:
             truth.extra["in_clog"] = acq.in_clog
         start = 9 * 3600 + 300 * i
@@ -327,7 +333,7 @@ def experiment(
         files.append(path)
         row = {
             "file": plan.file, "sample": plan.sample, "condition": plan.condition,
-            "replicate": "" if plan.replicate is None else plan.replicate, "batch": plan.batch,
+            "replicate": "" if plan.replicate is None else plan.replicate, "batch": int(plan.batch[1:]),
             "role": plan.role, "pair_id": plan.pair_id,
         }  # fmt: skip
         rows.append(row)
@@ -358,6 +364,7 @@ def experiment(
         "realised": {k: v.as_dict() for k, v in realised.items()},
         "batch_drift": {k: dict(zip(REF_COLUMNS, map(float, v))) for k, v in drift.items()},
         "events_per_tube": events_per_tube,
+        "already_compensated": already_compensated,
     }
     params_path = out / "simulation.json"
     params_path.write_text(json.dumps(params, indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -153,10 +153,13 @@ def acquire(
     rng: np.random.Generator,
     *,
     clog: bool = False,
+    compensated: bool = False,
 ) -> Acquisition:
     """Detector values of ``ref`` (compensated reference units) on ``profile``.
 
     ``drift`` is a per-reference-column multiplicative factor (batch drift).
+    ``compensated=True`` skips the spillover mixing but still reports the matrix, as a
+    file that was compensated and kept its ``$SPILLOVER`` would.
 
     Example
     -------
@@ -177,7 +180,7 @@ def acquire(
             k = REF_COLUMNS.index(det.source)
             comp[:, j] = ref[:, k] * drift[k] * det.gain
     spill = profile.file_spillover()
-    if spill is not None:
+    if spill is not None and not compensated:
         cols = [[d.name for d in profile.detectors].index(name) for name in spill[0]]
         comp[:, cols] = comp[:, cols] @ spill[1]
     if profile.fcs_version.startswith("2"):
