@@ -91,7 +91,8 @@ class EvaluationContext:
             else:
                 from bcsc_flow.compensation import Spillover
 
-                block = self._apply(Spillover.from_sample(self.sample))
+                file_matrix = Spillover.from_sample(self.sample)
+                block = None if file_matrix is None else self._apply(file_matrix)
         elif reference in self.spillovers:
             block = self._apply(self.spillovers[reference])
         else:

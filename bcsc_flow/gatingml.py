@@ -52,8 +52,10 @@ from bcsc_flow.gates import (
     Quadrant,
     Range,
     Rectangle,
+    Threshold,
 )
 from bcsc_flow.gatingml_parts import (
+    ALIAS_ELEMENT,
     DATATYPE,
     GATING,
     NAME_ELEMENT,
@@ -63,7 +65,7 @@ from bcsc_flow.gatingml_parts import (
     qname,
     split,
 )
-from bcsc_flow.gatingml_write import OPERAND_ROLE, to_string, write
+from bcsc_flow.gatingml_write import OPERAND_ROLE, THRESHOLD_ROLE, to_string, write
 from bcsc_flow.strategy import GatingStrategy, Population
 
 __all__ = ["read", "write", "to_string", "parse_xml"]
@@ -184,14 +186,15 @@ class _GateBuilder:
             self.names[ident] = self._human_name(el) or ident
             if el.tag == qname(GATING, "QuadrantGate"):
                 self.quadrant_gate_ids.add(ident)
+                aliases = self._aliases(el)
                 for q in self.r.children(el, GATING, "Quadrant"):
                     qid = str(self.r.attr(q, GATING, "id", required=True))
                     self.r.check_id(q, qid)
-                    self.names[qid] = self._human_name(q) or qid
+                    self.names[qid] = aliases.get(qid, qid)
         self.operands = {
             str(self.r.attr(el, GATING, "id")): el
             for el in elements
-            if self._role(el) == OPERAND_ROLE
+            if OPERAND_ROLE in self._roles(el)
         }
         populations = []
         for el in elements:
@@ -220,11 +223,20 @@ class _GateBuilder:
                     return value
         return None
 
+    def _aliases(self, element: Element) -> dict[str, str]:
+        """Human names of quadrants and dividers kept by our writer (id -> name)."""
+        found: dict[str, str] = {}
+        for info in self.r.children(element, DATATYPE, "custom_info"):
+            for alias in info.iter(ALIAS_ELEMENT):
+                if alias.get("id") and alias.get("name"):
+                    found[str(alias.get("id"))] = str(alias.get("name"))
+        return found
+
     def _human_name(self, element: Element) -> str | None:
         return self._marker(element, "name")
 
-    def _role(self, element: Element) -> str | None:
-        return self._marker(element, "role")
+    def _roles(self, element: Element) -> list[str]:
+        return (self._marker(element, "role") or "").split()
 
     def _ref(self, element: Element, ident: str, role: str) -> str:
         if ident in self.quadrant_gate_ids:
@@ -258,6 +270,8 @@ class _GateBuilder:
             highs = [self.r.number(d, GATING, "max", required=False) for d in dims_el]
             dims = self._dimensions(el)
             if len(dims) == 1:
+                if THRESHOLD_ROLE in self._roles(el) and (lows[0] is None) != (highs[0] is None):
+                    return Threshold(dims[0], above=lows[0], below=highs[0])
                 return Range(dims[0], lows[0], highs[0])
             return Rectangle(tuple(dims), tuple(lows), tuple(highs))
         if kind == "PolygonGate":
@@ -316,6 +330,7 @@ class _GateBuilder:
     def _quadrant(self, el: Element) -> Quadrant:
         self._check_children(el, ((GATING, "divider"), (GATING, "Quadrant")))
         dividers: dict[str, Divider] = {}
+        aliases = self._aliases(el)
         for d in self.r.children(el, GATING, "divider"):
             ident = str(self.r.attr(d, GATING, "id", required=True))
             values = []
@@ -324,7 +339,7 @@ class _GateBuilder:
                     values.append(float((v.text or "").strip()))
                 except ValueError:
                     raise self.r.fail(d, f"divider value {v.text!r} is not a number.") from None
-            dividers[ident] = Divider(ident, self.r.dimension(d), tuple(values))
+            dividers[ident] = Divider(aliases.get(ident, ident), self.r.dimension(d), tuple(values))
         quadrants: dict[str, dict[str, int]] = {}
         for q in self.r.children(el, GATING, "Quadrant"):
             qid = str(self.r.attr(q, GATING, "id"))
@@ -338,7 +353,7 @@ class _GateBuilder:
                     )
                 location = self.r.number(p, GATING, "location")
                 assert location is not None
-                positions[ref] = dividers[ref].interval(location)
+                positions[dividers[ref].name] = dividers[ref].interval(location)
             quadrants[self.names[qid]] = positions
         return Quadrant(tuple(dividers.values()), quadrants)
 

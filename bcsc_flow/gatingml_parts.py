@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from bcsc_flow.dimensions import FILE_COMPENSATION, Dimension, RatioDimension
+from bcsc_flow.dimensions import FILE_COMPENSATION, UNCOMPENSATED, Dimension, RatioDimension
 from bcsc_flow.errors import BcscFlowError, GatingMLError, GatingWarning, did_you_mean, warn
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "TRANSFORMS",
     "DATATYPE",
     "NAME_ELEMENT",
+    "ALIAS_ELEMENT",
     "Reader",
     "qname",
     "is_ncname",
@@ -36,6 +37,7 @@ TRANSFORMS = "http://www.isac-net.org/std/Gating-ML/v2.0/transformations"
 DATATYPE = "http://www.isac-net.org/std/Gating-ML/v2.0/datatypes"
 OUR_NAMESPACES = (GATING, TRANSFORMS, DATATYPE)
 NAME_ELEMENT = "bcsc_flow"  # <data-type:custom_info><bcsc_flow name="human name"/></...>
+ALIAS_ELEMENT = "alias"  # <bcsc_flow ...><alias id="Q_1" name="CD44+ CD24-"/></bcsc_flow>
 
 _NCNAME = re.compile(r"^[^\W\d][\w.\-]*$")
 
@@ -80,6 +82,7 @@ class Reader:
     transforms: dict[str, Any] = field(default_factory=dict)
     ratios: dict[str, tuple[Any, str, str]] = field(default_factory=dict)
     spillovers: dict[str, Any] = field(default_factory=dict)
+    spill_names: dict[str, str] = field(default_factory=dict)  # matrix id -> our name
 
     # ------------------------------------------------------------------ policy
     def lenient(self, message: str) -> None:
@@ -253,9 +256,14 @@ class Reader:
                 f"needs {len(fluorochromes)} spectrum rows of {len(detectors)} coefficients "
                 f"(one row per fluorochrome), got shape {matrix.shape}.",
             )
+        name = ident
+        for info in self.children(element, DATATYPE, "custom_info"):
+            for marker in info.iter(NAME_ELEMENT):
+                name = marker.get("name") or name
+        self.spill_names[ident] = name
         try:
-            self.spillovers[ident] = Spillover(
-                tuple(detectors), matrix, tuple(fluorochromes), name=ident
+            self.spillovers[name] = Spillover(
+                tuple(detectors), matrix, tuple(fluorochromes), name=name
             )
         except BcscFlowError as exc:
             raise self.fail(element, str(exc)) from None
@@ -267,6 +275,15 @@ class Reader:
         if compensation is None:
             self.lenient(f"<{split(element.tag)[1]}> has no compensation-ref; assuming 'FCS'")
             compensation = FILE_COMPENSATION
+        elif compensation not in (FILE_COMPENSATION, UNCOMPENSATED):
+            if compensation not in self.spill_names:
+                raise self.fail(
+                    element,
+                    f"compensation-ref {compensation!r} names no spectrumMatrix of this document."
+                    f"{did_you_mean(compensation, self.spill_names)} Use 'FCS', 'uncompensated' "
+                    "or the id of a transforms:spectrumMatrix.",
+                )
+            compensation = self.spill_names[compensation]
         transform = None
         ref = self.attr(element, GATING, "transformation-ref")
         if ref is not None:

@@ -40,12 +40,21 @@ from bcsc_flow.gates import (
     Rectangle,
     Threshold,
 )
-from bcsc_flow.gatingml_parts import DATATYPE, GATING, NAME_ELEMENT, TRANSFORMS, is_ncname, qname
+from bcsc_flow.gatingml_parts import (
+    ALIAS_ELEMENT,
+    DATATYPE,
+    GATING,
+    NAME_ELEMENT,
+    TRANSFORMS,
+    is_ncname,
+    qname,
+)
 from bcsc_flow.strategy import GatingStrategy
 
 __all__ = ["write", "to_string"]
 
 OPERAND_ROLE = "operand"
+THRESHOLD_ROLE = "threshold"  # a 1-D RectangleGate that was a Threshold (not a Range)
 _PARAMS = {
     "flin": (("T", "t"), ("A", "a")),
     "flog": (("T", "t"), ("M", "m")),
@@ -164,14 +173,25 @@ class _Writer:
         return self.ratio_ids[key]
 
     # ------------------------------------------------------------------ gates
-    def _custom_name(self, el: ET.Element, name: str, ident: str, role: str | None = None) -> None:
-        if name == ident and role is None:
+    def _custom_name(
+        self,
+        el: ET.Element,
+        name: str,
+        ident: str,
+        role: str | None = None,
+        aliases: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        """Keep a human name (and names of quadrants/dividers) in ``custom_info``."""
+        aliases = tuple((i, n) for i, n in aliases if i != n)
+        if name == ident and role is None and not aliases:
             return
         info = ET.SubElement(el, qname(DATATYPE, "custom_info"))
         attrs = {"name": name}
         if role is not None:
             attrs["role"] = role
-        ET.SubElement(info, NAME_ELEMENT, attrs)
+        marker = ET.SubElement(info, NAME_ELEMENT, attrs)
+        for alias_id, alias_name in aliases:
+            ET.SubElement(marker, ALIAS_ELEMENT, {"id": alias_id, "name": alias_name})
 
     def dimension(
         self,
@@ -212,6 +232,8 @@ class _Writer:
             attrs[_g("parent_id")] = self.ids[parent]
         if isinstance(gate, QuadrantRegion):  # a lone quadrant region: an open-sided rectangle
             gate = self._region_as_rectangle(gate)
+        if isinstance(gate, Threshold):
+            role = f"{role} {THRESHOLD_ROLE}" if role else THRESHOLD_ROLE
         if isinstance(gate, Range | Threshold):
             gate = Rectangle((gate.dimension,), (gate.min,), (gate.max,))
         kind = {
@@ -221,7 +243,13 @@ class _Writer:
             Quadrant: "QuadrantGate",
         }.get(type(gate), "BooleanGate")
         el = ET.Element(_g(kind), attrs)
-        self._custom_name(el, name, ident, role)
+        divider_ids: dict[str, str] = {}
+        aliases: tuple[tuple[str, str], ...] = ()
+        if isinstance(gate, Quadrant):
+            divider_ids = {d.name: self.new_id(d.name) for d in gate.dividers}
+            aliases = tuple((i, n) for n, i in divider_ids.items())
+            aliases += tuple((self.ids[q], q) for q in gate.names)
+        self._custom_name(el, name, ident, role, aliases)
         self.gates.append(el)
         if isinstance(gate, Rectangle):
             for d, lo, hi in zip(gate.dimensions, gate.min, gate.max):
@@ -236,7 +264,7 @@ class _Writer:
         elif isinstance(gate, Ellipse):
             self._ellipse(el, gate)
         elif isinstance(gate, Quadrant):
-            self._quadrant(el, gate)
+            self._quadrant(el, gate, divider_ids)
         elif isinstance(gate, And | Or | Not):
             self._boolean(el, name, gate)
         else:
@@ -269,18 +297,14 @@ class _Writer:
             el, _g("distanceSquare"), {qname(DATATYPE, "value"): _num(gate.distance_square)}
         )
 
-    def _quadrant(self, el: ET.Element, gate: Quadrant) -> None:
-        divider_ids = {}
+    def _quadrant(self, el: ET.Element, gate: Quadrant, divider_ids: dict[str, str]) -> None:
         for divider in gate.dividers:
-            ident = self.new_id(divider.name)
-            divider_ids[divider.name] = ident
             d_el = self.dimension(el, divider.dimension, tag="divider")
-            d_el.set(_g("id"), ident)
+            d_el.set(_g("id"), divider_ids[divider.name])
             for v in divider.values:
                 ET.SubElement(d_el, _g("value")).text = _num(v)
         for qname_, positions in gate.quadrants:
             q_el = ET.SubElement(el, _g("Quadrant"), {_g("id"): self.ids[qname_]})
-            self._custom_name(q_el, qname_, self.ids[qname_])
             for div_name, index in positions:
                 values = gate.divider(div_name).values
                 if index == 0:
