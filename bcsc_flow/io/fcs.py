@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+
 from bcsc_flow.errors import FCSError, FCSFormatError, FCSTruncatedError, FCSWarning, warn
 from bcsc_flow.io._fcs_data import decode, locate_data, read_segment
 from bcsc_flow.io._fcs_layout import keyword_int, read_layout
@@ -200,7 +202,7 @@ def _read(path: str | os.PathLike[str], strict: bool, dataset: int | None) -> li
     p = Path(path)
     label = str(path)
     try:
-        with open(p, "rb") as handle:
+        with open(p, "rb") as handle, np.errstate(all="ignore"):  # NaN/overflow bits are data
             size = os.fstat(handle.fileno()).st_size
             parts = _texts(handle, size, label, strict, dataset)
             if dataset is not None:

@@ -223,7 +223,8 @@ def write_fcs(
             f"write_fcs: events must be 2-D (events x channels), got shape {values.shape}."
         )
     chans = _channels(source, values.shape[1], channels, markers)
-    data = np.ascontiguousarray(values, dtype="<f4")
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32 range -> inf
+        data = np.ascontiguousarray(values, dtype="<f4")
     pairs = _keywords(source, chans, data, keywords)
     encoded = [(k.encode("utf-8"), v.encode("utf-8")) for k, v in pairs]
     delim = _delimiter(encoded)
