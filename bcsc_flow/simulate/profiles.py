@@ -279,7 +279,7 @@ PROFILES: dict[str, InstrumentProfile] = {
         cytometer="CytoFLEX (simulated)",
         fcs_version="3.1",
         detectors=_detectors(
-            ["FSC-A", "FSC-H", "SSC-A", "FL1-A", "FL2-A", "FL6-A", "FL4-A", "FL9-A", "Time"],
+            ["FSC-A", "FSC-H", "SSC-A", "FL1-A", "FL2-A", "FL4-A", "FL5-A", "FL9-A", "Time"],
             [6.0, 6.0, 4.0, 8.0, 5.0, 12.0, 4.0, 6.0, 1.0],
         ),
         label_style="{marker}-{fluor}",
