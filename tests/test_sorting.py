@@ -433,3 +433,83 @@ def test_exported_file_reads_in_an_independent_reader(tmp_path) -> None:
     assert got["n"] == len(expected)
     assert got["gate_path"] == "cells > live > BCSC"
     assert got["sum"] == pytest.approx(float(expected.sum()))
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _cli_strategy():
+    from bcsc_flow.gates import Range, Threshold
+    from bcsc_flow.strategy import GatingStrategy
+
+    return (
+        GatingStrategy()
+        .add("cells", Range("FSC-A", 20_000, None))
+        .add("live", Threshold("DAPI", below=1_000), parent="cells")
+        .add("HER2pos", Threshold("HER2", above=1_000), parent="live")
+        .add("HER2neg", Threshold("HER2", below=1_000), parent="live")
+    )
+
+
+def test_cli_sort_report_purity_from_gatingml(tmp_path, capsys) -> None:
+    from bcsc_flow import gatingml
+    from bcsc_flow.cli import main
+    from bcsc_flow.io.fcs import write_fcs
+
+    xml = gatingml.write(_cli_strategy(), tmp_path / "gates.xml")
+    tubes = []
+    for seed, (n_pos, n_neg) in enumerate([(190, 10), (96, 4)]):
+        tube = _sorted_tube({"HER2+ BCSC": n_pos, "HER2- BCSC": n_neg, "debris": 7}, seed=seed)
+        tubes.append(write_fcs(tmp_path / f"post{seed}.fcs", tube))
+    out = tmp_path / "purity.csv"
+    code = main(["sort-report", "--post", *map(str, tubes), "--gatingml", str(xml),
+                 "--population", "HER2pos", "--of", "live", "--out", str(out)])  # fmt: skip
+    assert code == 0
+    table = pd.read_csv(out)
+    # 190 / 200 = 95 %, 96 / 100 = 96 %; debris is outside the reference population
+    assert table["purity_pct"].tolist() == [95.0, 96.0]
+    assert table["n_reference"].tolist() == [200, 100]
+    assert table["top_contaminant"].tolist() == ["HER2neg", "HER2neg"]
+    assert "HER2pos" in capsys.readouterr().out
+
+
+def test_cli_sort_report_summary_csv(tmp_path, capsys) -> None:
+    from bcsc_flow.cli import main
+
+    sorts = tmp_path / "sorts.csv"
+    pd.DataFrame({"sort": ["a"], "pre_sort_pct": [0.5], "post_sort_purity_pct": [90.0],
+                  "events_sorted": [1000], "cells_recovered": [800]}).to_csv(sorts, index=False)  # fmt: skip
+    assert main(["sort-report", "--sorts", str(sorts)]) == 0
+    printed = capsys.readouterr().out
+    assert "180" in printed and "80" in printed  # enrichment 90 / 0.5; recovery 800 / 1000
+    assert main(["sort-report", "--post", str(sorts)]) == 1  # purity needs --gatingml
+    assert "--gatingml" in capsys.readouterr().err
+
+
+def test_cli_export_population(tmp_path, capsys) -> None:
+    from bcsc_flow import gatingml
+    from bcsc_flow.cli import main
+    from bcsc_flow.io.fcs import read_fcs, write_fcs
+
+    xml = gatingml.write(_cli_strategy(), tmp_path / "gates.xml")
+    source = write_fcs(
+        tmp_path / "pre.fcs", _sorted_tube({"HER2+ BCSC": 30, "HER2- BCSC": 70, "dead": 5}, seed=9)
+    )
+    out = tmp_path / "her2pos.fcs"
+    args = [
+        "export-population",
+        str(source),
+        "--gatingml",
+        str(xml),
+        "--population",
+        "HER2pos",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    back = read_fcs(out)
+    assert len(back) == 30 and np.all(back["HER2"] > 1_000)
+    assert back.keywords["BCSC_FLOW_GATE_PATH"] == "cells > live > HER2pos"
+    assert "wrote 30 events of 'HER2pos'" in capsys.readouterr().out
+    assert main(args) == 1  # refuses to overwrite
+    assert "overwrite" in capsys.readouterr().err
