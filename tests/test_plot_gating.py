@@ -236,3 +236,24 @@ def test_density_scatter_is_fast_enough_on_a_million_events() -> None:
     res = GatingStrategy().add("cells", Range("FSC-A", 20_000, None)).apply(sample)
     ax = gate_plot(res, "cells", y="SSC-A")
     assert len(ax.images) == 1 and len(ax.collections) == 0
+
+
+def test_logicle_polygon_is_drawn_in_transformed_units(tmp_path: Path) -> None:
+    from bcsc_flow.transforms import Logicle
+
+    f = Logicle(262144.0, 0.5, 4.5)
+    x, y = Dimension("APC-A", transform=f), Dimension("PE-A", transform=f)
+    verts = [(0.55, 0.2), (0.95, 0.2), (0.95, 0.6), (0.55, 0.6)]
+    strategy = GatingStrategy().add("CD44+CD24-", Polygon((x, y), verts))
+    res = strategy.apply(_sample(n=5_000, seed=7))
+    ax = gate_plot(res, "CD44+CD24-")
+    assert ax.patches[0].get_xy()[:4].tolist() == [list(v) for v in verts]
+    lo, hi = ax.get_xlim()
+    assert -0.5 < lo < 0.55 and 0.95 < hi < 1.5  # logicle units, gate fully in view
+    assert ax.get_xlabel() == "APC-A (CD44) · logicle"
+    # the image shows exactly the transformed parent events inside the limits
+    tx, ty = f(res.sample["APC-A"]), f(res.sample["PE-A"])
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    inside = int(((tx >= x0) & (tx < x1) & (ty >= y0) & (ty < y1)).sum())
+    assert abs(int(ax.images[0].get_array().sum()) - inside) <= 2  # bin-edge rounding only
+    save_png(ax.figure, tmp_path, "gate_plot_logicle")
