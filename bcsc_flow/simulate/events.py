@@ -88,6 +88,12 @@ class TubeContent:
     ``dead_share`` overrides the arms' dead fraction (e.g. 0.5 for a heat-killed
     viability single stain); ``beads=True`` makes a 50/50 negative/positive bead tube for
     the one antibody in ``staining``.
+
+    Example
+    -------
+    >>> from bcsc_flow.simulate.params import ArmParams
+    >>> TubeContent((ArmParams(),), Staining(), dead_share=0.5).dead_share
+    0.5
     """
 
     arms: tuple[ArmParams, ...]

@@ -73,7 +73,13 @@ _SHEET_COLUMNS = ["file", "sample", "condition", "replicate", "batch", "role", "
 
 @dataclass(frozen=True)
 class TubePlan:
-    """One tube to simulate: its sheet row, event count, content and noise stream."""
+    """One tube to simulate: its sheet row, event count and content.
+
+    Example
+    -------
+    >>> TubePlan.__dataclass_fields__["role"].type
+    'str'
+    """
 
     file: str
     sample: str
@@ -136,6 +142,15 @@ def plan_experiment(
     """The tubes of an experiment, in a fixed order (tests, DEABs, then controls by batch).
 
     ``realised`` maps each test sample name to its jittered :class:`ArmParams`.
+
+    Example
+    -------
+    >>> s = SCENARIOS["default"]
+    >>> plans = plan_experiment(scenario=s, profile=PROFILES["aria"],
+    ...     realised={"unt_r1": s.untreated, "irr_r1": s.irradiated},
+    ...     n_replicates=1, n_batches=1, events_per_tube=1000)
+    >>> [p.file for p in plans][:4], len(plans)
+    (['unt_r1.fcs', 'irr_r1.fcs', 'deab_unt_r1.fcs', 'deab_irr_r1.fcs'], 14)
     """
     n = events_per_tube
     n_deab, n_ctrl, n_small = max(500, n // 3), max(500, n // 8), max(300, n // 16)

@@ -47,6 +47,11 @@ class Detector:
 
     ``source`` is one of :data:`~bcsc_flow.simulate.events.REF_COLUMNS` or ``"Time"``.
     ``log_decades > 0`` marks a log-amplified integer channel (legacy profile only).
+
+    Example
+    -------
+    >>> PROFILES["legacy"].detector_of("CD44")
+    Detector(name='FL4-H', source='CD44', gain=0.12, log_decades=4.0)
     """
 
     name: str
@@ -124,6 +129,14 @@ class Acquisition:
 
     ``scale`` holds float64 scale values before the file's quantisation (float32, or the
     legacy 10-bit channels; already clipped to what the legacy channels can represent).
+    ``in_clog`` flags events acquired during a simulated clog.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> acq = acquire(PROFILES["legacy"], np.zeros((1, 8)), np.ones(8), np.random.default_rng(0))
+    >>> acq.scale.tolist(), acq.spillover
+    ([[0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0]], None)
     """
 
     scale: np.ndarray

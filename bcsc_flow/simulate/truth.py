@@ -67,7 +67,13 @@ TRUTH_POPULATIONS: tuple[tuple[str, str], ...] = (
 
 
 def population_masks(truth: EventTruth) -> dict[str, np.ndarray]:
-    """Boolean true-membership mask of every population (plus ``root``), by name."""
+    """Boolean true-membership mask of every population (plus ``root``), by name.
+
+    Example
+    -------
+    >>> sorted(population_masks(EventTruth.empty(2)))[:3]
+    ['ALDH+', 'ALDH+ BCSC', 'BCSC']
+    """
     cls = truth.event_class
     cells = (cls != DEBRIS) & (cls != BEAD)
     singlets = cells & (cls != DOUBLET)
@@ -88,7 +94,13 @@ def population_masks(truth: EventTruth) -> dict[str, np.ndarray]:
 
 
 def truth_rows(truth: EventTruth) -> list[dict[str, object]]:
-    """One row per population: counts and the true percentage of the parent (0–100)."""
+    """One row per population: counts and the true percentage of the parent (0–100).
+
+    Example
+    -------
+    >>> truth_rows(EventTruth.empty(5))[0]["true_parent_count"]
+    5
+    """
     masks = population_masks(truth)
     rows: list[dict[str, object]] = []
     for name, parent in TRUTH_POPULATIONS:
@@ -108,7 +120,17 @@ def truth_rows(truth: EventTruth) -> list[dict[str, object]]:
 
 
 def write_event_truth(path: str | Path, truth: EventTruth) -> Path:
-    """Save per-event truth as a deterministic ``.npz`` (same truth → same bytes)."""
+    """Save per-event truth as a deterministic ``.npz`` (same truth → same bytes).
+
+    Example
+    -------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     a = write_event_truth(os.path.join(d, "a.npz"), EventTruth.empty(3)).read_bytes()
+    ...     b = write_event_truth(os.path.join(d, "b.npz"), EventTruth.empty(3)).read_bytes()
+    >>> a == b
+    True
+    """
     out = Path(path)
     arrays = {**truth.arrays(), "class_names": np.array(CLASS_NAMES)}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
