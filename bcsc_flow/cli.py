@@ -201,11 +201,93 @@ def _add_export_population(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_export_population)
 
 
+def _write_table_atomic(frame: object, path: str) -> None:
+    """Write a DataFrame as CSV via a temporary file in the same folder, then rename."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            frame.to_csv(handle, index=False)  # type: ignore[attr-defined]
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from bcsc_flow.compare import compare
+
+    table = pd.read_csv(args.populations)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = compare(
+            table,
+            by=args.by,
+            reference=args.reference,
+            metric=args.metric,
+            method=args.method,
+            pair_by=args.pair_by,
+            populations=args.population,
+            alpha=args.alpha,
+            fdr=args.fdr,
+        )
+    _write_table_atomic(out, args.out)
+    for w in caught:
+        sys.stderr.write(f"bcsc-flow: warning: {w.message}\n")
+    tested = out["p_value"].notna().sum()
+    sys.stdout.write(
+        f"wrote {len(out)} comparisons ({tested} tested, {out['test'].iloc[0]}) to {args.out}\n"
+    )
+    return 0
+
+
+def _add_compare(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="replicate-level comparison of conditions from a populations table",
+        description=(
+            "Compare each level of --by with --reference, per population, with biological "
+            "replicates (samples) as the unit. Default: quasi-binomial GLM on counts with t-based "
+            "95%% CIs; ci_low/ci_high are the CI of the difference in percentage points."
+        ),
+    )
+    p.add_argument("populations", metavar="POPULATIONS.csv", help="populations table (CSV)")
+    p.add_argument("--by", default="condition", help="column with the conditions")
+    p.add_argument("--reference", default="untreated", help="the reference level of --by")
+    p.add_argument("--metric", default="pct_of_parent", choices=["pct_of_parent", "pct_of_total"])
+    p.add_argument(
+        "--method", default="quasibinomial", choices=["quasibinomial", "welch", "paired"]
+    )
+    p.add_argument(
+        "--pair-by", metavar="COLUMN", help="pairing/block column, e.g. pair_id or batch"
+    )
+    p.add_argument(
+        "--population",
+        action="append",
+        metavar="NAME",
+        help="compare only this population (repeatable)",
+    )
+    p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
+    p.add_argument(
+        "--fdr", default="bh", choices=["bh", "by"], help="Benjamini-Hochberg or -Yekutieli"
+    )
+    p.add_argument("--out", required=True, metavar="CSV", help="comparison table to write")
+    p.set_defaults(func=_cmd_compare)
+
+
 # Each entry adds one subcommand; modules of later layers append theirs here.
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info]
 _SUBCOMMANDS.append(_add_simulate)
 _SUBCOMMANDS.append(_add_sort_report)
 _SUBCOMMANDS.append(_add_export_population)
+_SUBCOMMANDS.append(_add_compare)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -485,3 +485,42 @@ def test_replicates_needed_is_the_first_count_reaching_the_target():
         replicates_needed(0.02, 0.021, max_replicates=4, approach="analytic")
     with pytest.raises(ComparisonError, match="not percent"):
         power(2.0, 4.0)
+
+
+# ----------------------------------------------------------------- command line
+
+
+def test_cli_compare_writes_the_table_atomically(tmp_path, capsys):
+    from bcsc_flow.cli import main
+
+    table = pd.concat(
+        [
+            _table({"untreated": UNT, "irradiated": IRR}),
+            _table({"untreated": UNT[:2], "irradiated": IRR[:2]}, population="ALDH+"),
+        ],
+        ignore_index=True,
+    )
+    src = tmp_path / "populations.csv"
+    table.to_csv(src, index=False)
+    out = tmp_path / "sub" / "comparison.csv"
+    code = main(
+        ["compare", str(src), "--by", "condition", "--reference", "untreated", "--out", str(out)]
+    )
+    assert code == 0
+    written = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    expected = compare(table[table["population"] == "BCSC"]).iloc[0]
+    assert list(written.columns) == list(COLUMNS) and len(written) == 2
+    assert written.loc[0, "p_value"] == pytest.approx(expected["p_value"])
+    assert written.loc[0, "ci_low"] == pytest.approx(expected["ci_low"])
+    captured = capsys.readouterr()
+    assert "fewer than 3 replicates" in captured.err and "wrote 2 comparisons" in captured.out
+    assert [p.name for p in out.parent.iterdir()] == ["comparison.csv"]  # no temporary left
+
+    welch = tmp_path / "welch.csv"
+    argv = ["compare", str(src), "--method", "welch", "--population", "BCSC", "--out", str(welch)]
+    assert main(argv) == 0
+    assert pd.read_csv(welch)["test"].tolist() == ["welch_logit_t"]
+    # a bad reference is an error (exit 1) naming the levels, and writes nothing
+    bad = tmp_path / "bad.csv"
+    assert main(["compare", str(src), "--reference", "sham", "--out", str(bad)]) == 1
+    assert "levels present" in capsys.readouterr().err and not bad.exists()
