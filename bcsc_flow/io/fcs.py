@@ -176,7 +176,8 @@ def _texts(
 
 
 def _sample(handle: BinaryIO, size: int, path: Path, index: int, part: _DataSetText) -> Sample:
-    kw, issues, header = part.keywords, part.issues, part.header
+    issues, header = part.issues, part.header
+    kw = {k.strip().upper(): v for k, v in part.keywords.items()}  # plain dict: fast lookups
     layout = read_layout(kw, header.version, issues)
     place = locate_data(header, kw, layout, header.version, size - part.offset, issues)
     buf = read_segment(handle, part.offset + place.begin, place.nbytes, issues.label)
@@ -188,7 +189,7 @@ def _sample(handle: BinaryIO, size: int, path: Path, index: int, part: _DataSetT
         name=path.stem if index == 0 else f"{path.stem}#{index}",
         events=events,
         channels=chans,
-        keywords=kw,
+        keywords=part.keywords,
         path=path,
         dataset=index,
         version=header.version,
