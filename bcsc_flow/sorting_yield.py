@@ -76,7 +76,8 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 def wilson_interval(successes: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of a proportion, in percent (0–100).
 
-    Returns ``(nan, nan)`` when ``total`` is 0.
+    Returns ``(nan, nan)`` when ``total`` is 0. Computed by
+    :func:`bcsc_flow.compare.proportion_interval`.
 
     Example
     -------
@@ -84,7 +85,7 @@ def wilson_interval(successes: int, total: int, confidence: float = 0.95) -> tup
     >>> round(low, 2), round(high, 2)
     (88.82, 97.85)
     """
-    from scipy.stats import norm
+    from bcsc_flow.compare import proportion_interval
 
     if total <= 0:
         return (math.nan, math.nan)
@@ -92,12 +93,8 @@ def wilson_interval(successes: int, total: int, confidence: float = 0.95) -> tup
         raise SheetError(
             f"wilson_interval: successes must be within 0..total, got {successes} of {total}."
         )
-    z = float(norm.ppf(0.5 + confidence / 2.0))
-    p = successes / total
-    denom = 1.0 + z * z / total
-    centre = (p + z * z / (2 * total)) / denom
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
-    return (100.0 * max(0.0, centre - half), 100.0 * min(1.0, centre + half))
+    low, high = proportion_interval(successes, total, alpha=1.0 - confidence, method="wilson")
+    return (100.0 * float(low), 100.0 * float(high))
 
 
 def enrichment_factor(pre_sort_pct: float, post_sort_pct: float) -> float:

@@ -138,3 +138,16 @@ def test_comparison_plot_errors() -> None:
         comparison_plot(_pops(), population="ALDH+")
     with pytest.raises(ComparisonError, match="no column 'batch'"):
         comparison_plot(_pops(), population="BCSC", by="batch")
+
+
+def test_comparison_plot_with_real_compare_output() -> None:
+    import bcsc_flow as bf
+
+    pops = _pops().assign(count=[20, 25, 30, 50, 60, 70], parent_count=1000)
+    cmp = bf.compare(pops, by="condition", reference="untreated")
+    ax = comparison_plot(pops, cmp, population="BCSC")
+    row = cmp[(cmp["population"] == "BCSC") & (cmp["level"] == "irradiated")].iloc[0]
+    (text,) = [t.get_text() for t in ax.texts]
+    assert text.startswith(f"Δ {row['diff']:.3g} [{row['ci_low']:.3g}, {row['ci_high']:.3g}]")
+    assert text.endswith(f"q = {row['q_value']:.2g}" if row["q_value"] >= 0.001 else "q < 0.001")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["untreated", "irradiated"]
