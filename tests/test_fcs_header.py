@@ -233,3 +233,24 @@ def test_nextdata_absolute_offset_fallback(tmp_path):
 
 def test_header_helper_is_58_bytes():
     assert len(header("FCS3.0", [1, 2, 3, 4, 5, 6])) == 58
+
+
+@pytest.mark.parametrize("dataset", [-1, "1", 1.0, True])
+def test_dataset_argument_is_checked(tmp_path, dataset):
+    path = tmp_path / "d.fcs"
+    path.write_bytes(build(pairs(), DATA))
+    with pytest.raises(FCSError, match="dataset"):
+        read_fcs(path, dataset=dataset)
+
+
+def test_each_warning_is_emitted_once_and_kept_on_the_sample(tmp_path):
+    blob = build(
+        pairs(),
+        DATA,
+        data_offsets=lambda b, e: (b, e + 1),
+        header_fields=lambda tb, te, db, de: [tb, te, db, de + 1, 0, 0],
+        trailer=b"0",
+    )
+    s, msgs = load(tmp_path, blob)
+    assert msgs == list(s.warnings) and len(msgs) == 1
+    assert msgs[0].startswith(str(tmp_path / "t.fcs") + ": ")
