@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "flowjo": 4,
     "batch": 5,
     "compare": 5,
+    "comparison": 5,
     "glm": 5,
     "power": 5,
     "export": 5,
