@@ -9,6 +9,7 @@
 :func:`gating_path`            the gating strategy of one sample as a grid (a Figure)
 :func:`comparison_plot`        replicates per condition, means, CIs and q-values
 :func:`draw_gate`              a gate's outline on an existing Axes
+:func:`plate_plot`             wells of an index sort, coloured by population or value
 =============================  ==========================================================
 
 Every plotting function takes an optional ``ax`` and returns the Axes (``gating_path``
@@ -32,6 +33,7 @@ from bcsc_flow.plot_density import density_scatter, histogram, new_axes
 from bcsc_flow.plot_gates import draw_gate
 from bcsc_flow.plot_gating import backgate, gate_plot, threshold_plot
 from bcsc_flow.plot_path import gating_path
+from bcsc_flow.plot_plate import plate_plot
 
 __all__ = [
     "backgate",
@@ -43,5 +45,6 @@ __all__ = [
     "histogram",
     "mean_ci",
     "new_axes",
+    "plate_plot",
     "threshold_plot",
 ]

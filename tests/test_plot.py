@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bcsc_flow.errors import ComparisonError
+from bcsc_flow.errors import ComparisonError, SheetError
 from bcsc_flow.plot_compare import comparison_plot, mean_ci
 from bcsc_flow.plot_density import bin_counts, density_scatter, histogram
 
@@ -151,3 +151,28 @@ def test_comparison_plot_with_real_compare_output() -> None:
     assert text.startswith(f"Δ {row['diff']:.3g} [{row['ci_low']:.3g}, {row['ci_high']:.3g}]")
     assert text.endswith(f"q = {row['q_value']:.2g}" if row["q_value"] >= 0.001 else "q < 0.001")
     assert [t.get_text() for t in ax.get_xticklabels()] == ["untreated", "irradiated"]
+
+
+def test_plate_plot_from_index_sort_keywords(tmp_path: Path) -> None:
+    from bcsc_flow.plot_plate import plate_plot
+    from bcsc_flow.sample import Sample
+    from bcsc_flow.sorting_index import index_sort_positions
+
+    locations = ";".join(f"{r},{c}" for r, c in [(0, 0), (0, 1), (3, 11), (15, 23)])
+    sample = Sample.from_array(
+        np.array([[1.0], [5.0], [7.0], [2.0]]),
+        ["HER2"],
+        keywords={"INDEX SORTING LOCATIONS_1": locations},
+    )
+    wells = index_sort_positions(sample).assign(HER2_high=lambda t: sample["HER2"] > 4)
+    ax = plate_plot(wells, color_by="HER2_high")
+    assert len(ax.collections[0].get_offsets()) == 16 * 24  # a 384-well plate (row 15 is used)
+    filled = ax.collections[1]
+    assert sorted(map(tuple, filled.get_offsets().tolist())) == [(0, 0), (1, 0), (11, 3), (23, 15)]
+    assert ax.get_title() == "HER2_high: 2 of 4 wells"
+    assert [t.get_text() for t in ax.get_yticklabels()][-1] == "P"
+    save_png(ax.figure, tmp_path, "plate_plot")
+    numeric = plate_plot(wells.iloc[:3], color_by="event")
+    assert len(numeric.collections[0].get_offsets()) == 96
+    with pytest.raises(SheetError, match="no column 'x'"):
+        plate_plot(wells, color_by="x")
