@@ -147,3 +147,20 @@ def test_every_guava_data_set_equals_flowio(tmp_path):
     assert len(arrays) == len(samples)
     for s, ref in zip(samples, arrays, strict=True):
         np.testing.assert_array_equal(np.asarray(s.raw, dtype=np.float64), ref)
+
+
+def test_guava_data_set_sums_equal_flowio():
+    with open(LOCAL / "guava_muse_sums.csv", newline="") as f:
+        expected = list(csv.DictReader(f))
+    paths = [LOCAL / "guava_muse_first2.fcs"]
+    full = CORPUS / "instruments" / "GuavaMuse" / "Guava Muse.fcs"
+    if full.exists():
+        paths.append(full)
+    for path in paths:
+        samples = read_all(path)
+        assert len(samples) == (4 if path == full else 2)
+        for s, row in zip(samples, expected, strict=False):
+            assert len(s) == int(row["events"])
+            sums = np.asarray(s.raw, dtype=np.float64).sum(axis=0)
+            ref = [float(x) for x in row["stored_sum_per_channel"].split("|")]
+            np.testing.assert_allclose(sums, ref, rtol=5.01e-6, atol=0)

@@ -120,6 +120,9 @@ def test_fcs20_without_text_offsets_and_without_tot(tmp_path):
     p = [kv for kv in pairs() if kv[0] != "$TOT"]
     s, msgs = load(tmp_path, build(p, DATA, version="FCS2.0", text_offsets=False))
     check(s)
+    assert msgs == []  # $TOT is optional in FCS 2.0
+    s, msgs = load(tmp_path, build(p, DATA, version="FCS3.0"))
+    check(s)
     assert len(msgs) == 1 and "$TOT is missing" in msgs[0]
 
 

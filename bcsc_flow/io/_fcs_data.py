@@ -113,7 +113,8 @@ def locate_data(
         total = length // width
         if length % width:
             issues.note(f"DATA length {length} is not a multiple of the event width {width}")
-        issues.note(f"$TOT is missing; counted {total} events from the DATA length")
+        if version != "FCS2.0":  # optional in 2.0 only
+            issues.note(f"$TOT is missing; counted {total} events from the DATA length")
         return DataPlace(b, total * width, layout, total)
     options = storage_options(layout)
     chosen: tuple[int, Layout] | None = None
