@@ -16,6 +16,7 @@ PKG = Path(__file__).resolve().parents[1] / "bcsc_flow"
 # Higher number = higher layer. A module may import modules of the same or lower layers.
 LAYERS: dict[str, int] = {
     "errors": 0,
+    "frozen": 0,
     "sample": 1,
     "io": 1,
     "simulate": 1,
