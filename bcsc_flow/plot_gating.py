@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -90,12 +91,18 @@ def _gates_drawn(strategy: GatingStrategy, gate: Any, depth: int = 0) -> list[An
     return out
 
 
-def _as_dimension(strategy: GatingStrategy, key: Any) -> AnyDimension:
-    """A Dimension as given, else the dimension of some gate reading that channel, else plain."""
+def _as_dimension(result: GatingResult, key: Any) -> AnyDimension:
+    """A Dimension as given, else the dimension of some gate reading that channel, else plain.
+
+    A channel is named by detector or marker (``"CD44"`` finds ``APC-A``).
+    """
     if isinstance(key, Dimension | RatioDimension):
         return key
     if not isinstance(key, str):
         raise GateError(f"A plot axis is a channel name or a Dimension, got {key!r}.")
+    strategy = result.strategy
+    with contextlib.suppress(KeyError):  # a fluorochrome made by a named matrix stays as is
+        key = result.sample.channel(key).name
     for name in strategy.names:
         for dim in getattr(strategy.gate(name), "dimensions", ()):
             if isinstance(dim, Dimension) and dim.channel == key:
@@ -178,13 +185,13 @@ def gate_plot(
             f"gate_plot: {population!r} is a quadrant container; plot one of its quadrants."
         )
     dims = list(gate_dimensions(result, population))
-    xdim = _as_dimension(strategy, x) if x is not None else (dims[0] if dims else None)
+    xdim = _as_dimension(result, x) if x is not None else (dims[0] if dims else None)
     if xdim is None:
         raise GateError(
             f"gate_plot: the gate of {population!r} has no dimensions; give x= (and y=)."
         )
     rest = [d for d in dims if d != xdim]
-    ydim = _as_dimension(strategy, y) if y is not None else (rest[0] if rest else None)
+    ydim = _as_dimension(result, y) if y is not None else (rest[0] if rest else None)
     parent = _parent_mask(result, population)
     ctx = _context(result)
     xv = ctx.column(xdim)[parent]
@@ -332,7 +339,7 @@ def backgate(
             f"backgate: {ancestor!r} is not an ancestor of {population!r}; its ancestors are "
             f"{list(strategy.ancestors(population)) or '(none: it is a root)'}."
         )
-    xdim, ydim = _as_dimension(strategy, x), _as_dimension(strategy, y)
+    xdim, ydim = _as_dimension(result, x), _as_dimension(result, y)
     base = np.ones(result.total_count, dtype=bool) if ancestor is None else result.mask(ancestor)
     ctx = _context(result)
     xv, yv = ctx.column(xdim), ctx.column(ydim)

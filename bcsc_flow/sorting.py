@@ -138,7 +138,9 @@ class PurityResult:
         return pd.DataFrame(rows, columns=["population", "count", "pct_of_reference"])
 
 
-def _strategy_for(target: Any, strategy: GatingStrategy | None) -> tuple[GatingStrategy, str]:
+def _strategy_for(
+    target: Any, strategy: GatingStrategy | None, of: str | None
+) -> tuple[GatingStrategy, str]:
     if strategy is not None and not isinstance(strategy, GatingStrategy):
         raise StrategyError(
             f"purity: strategy must be a frozen GatingStrategy, got {type(strategy).__name__}. "
@@ -166,7 +168,12 @@ def _strategy_for(target: Any, strategy: GatingStrategy | None) -> tuple[GatingS
             return base, target.name
         return base.add(target), target.name
     if isinstance(target, Gate):
-        return base.add(_TARGET, target), _TARGET
+        if of is not None and of not in base:
+            raise StrategyError(
+                f"purity: reference {of!r} is not a population of the strategy."
+                f"{did_you_mean(of, base.names)}"
+            )
+        return base.add(_TARGET, target, parent=of), _TARGET
     raise StrategyError(
         f"purity: the sort gate must be a population name, a Population or a gate, got "
         f"{type(target).__name__}."
@@ -186,7 +193,8 @@ def purity(
 
     ``gate_or_population`` is a population name of ``strategy``, a
     :class:`~bcsc_flow.strategy.Population` (its parent must be in ``strategy``) or a bare
-    gate (applied to all events, or inside ``strategy``'s compensation). Purity is
+    gate (applied within ``of``, else to all events; ``strategy`` supplies the upstream
+    populations and named compensations). Purity is
     ``100 × target / reference`` where the reference is the population ``of`` — an
     ancestor of the target such as ``"live"`` (debris, doublets and dead cells out, as
     DOMAIN §5.1 defines purity) — or all events when ``of`` is None. The CI is Wilson's.
@@ -206,7 +214,7 @@ def purity(
     >>> r.purity_pct, r.contaminants, r.unassigned
     (90.0, (('HER2-', 10),), 0)
     """
-    full, target = _strategy_for(gate_or_population, strategy)
+    full, target = _strategy_for(gate_or_population, strategy, of)
     if of is not None and of not in full.ancestors(target):
         raise StrategyError(
             f"purity: reference {of!r} is not an ancestor of {target!r}; purity is measured "
@@ -220,7 +228,11 @@ def purity(
     low, high = wilson_interval(n_hit, n_ref, confidence)
     others = base & ~hit
     lineage = {target, *full.ancestors(target)}
-    leaves = [n for n in result.names if not full.children(n) and n not in lineage]
+    leaves = [
+        n
+        for n in result.names
+        if not full.children(n) and n not in lineage and target not in full.ancestors(n)
+    ]
     counts = [(n, int(np.count_nonzero(others & result.mask(n)))) for n in leaves]
     counts.sort(key=lambda item: -item[1])
     covered = np.zeros(len(post_sort_sample), dtype=bool)

@@ -257,3 +257,8 @@ def test_logicle_polygon_is_drawn_in_transformed_units(tmp_path: Path) -> None:
     inside = int(((tx >= x0) & (tx < x1) & (ty >= y0) & (ty < y1)).sum())
     assert abs(int(ax.images[0].get_array().sum()) - inside) <= 2  # bin-edge rounding only
     save_png(ax.figure, tmp_path, "gate_plot_logicle")
+
+
+def test_axes_can_be_named_by_marker(result) -> None:
+    ax = backgate(result, "BCSC", x="CD44", y="CD24")
+    assert ax.get_xlabel() == "APC-A (CD44) · ufunc" and ax.get_ylabel() == "PE-A (CD24) · ufunc"

@@ -334,6 +334,10 @@ def test_purity_with_bare_gate_and_population() -> None:
     tube = _sorted_tube({"HER2+ BCSC": 90, "HER2- BCSC": 10}, seed=3)
     bare = purity(tube, Threshold("HER2", above=1_000))
     assert (bare.population, bare.n_target, bare.reference) == ("sort gate", 90, "all events")
+    inside = purity(tube, Threshold("HER2", above=1_000), _bcsc_strategy(), of="live")
+    assert (inside.reference, inside.purity_pct) == ("live", 90.0)
+    with pytest.raises(StrategyError, match="not a population"):
+        purity(tube, Threshold("HER2", above=1_000), _bcsc_strategy(), of="alive")
     pop = Population("HER2 high", Threshold("HER2", above=1_000), parent="live")
     within = purity(tube, pop, _bcsc_strategy(), of="live", viability="live")
     assert within.purity_pct == 90.0 and within.viability_pct == 100.0
