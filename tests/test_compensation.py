@@ -371,3 +371,21 @@ def test_spillover_from_controls_errors():
         spillover_from_controls(
             unstained, {"blank": _control(rng, None)}, channels=["FITC-A", "PE-A"]
         )
+
+
+# --------------------------------------------------------------------- simulator files
+@pytest.mark.parametrize("profile", ["aria", "fortessa"])
+def test_simulated_already_compensated_files_warn_and_raw_files_do_not(tmp_path, profile):
+    from bcsc_flow.io.fcs import read_fcs
+    from bcsc_flow.simulate import experiment
+
+    kwargs = dict(seed=5, profile=profile, n_replicates=1, n_batches=1, events_per_tube=8000)
+    raw = experiment(tmp_path / "raw", **kwargs)
+    done = experiment(tmp_path / "done", already_compensated=True, **kwargs)
+    tests = ["irr_r1.fcs", "unt_r1.fcs"]
+    for name in tests:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compensate(read_fcs(next(p for p in raw.files if p.name == name)))
+        with pytest.warns(CompensationWarning, match="already compensated or over-compensated"):
+            compensate(read_fcs(next(p for p in done.files if p.name == name)))

@@ -18,32 +18,38 @@ COMPENSATED_KEYWORD = "BCSC_FLOW_COMPENSATION"
 def _over_compensation_hint(sp: Spillover, compensated: np.ndarray) -> str | None:
     """Describe a pair of detectors that compensation pushed clearly negative, if any.
 
-    Rule: for each spill ``S[i, j] >= 0.05``, take the events in the top 2 % of
-    compensated detector ``i`` (at least 50 events, positive median). If their median
-    in detector ``j`` is below ``-0.5 · S[i, j] ·`` their median in ``i``, the data
-    look compensated twice (or the matrix is far too strong): correct compensation
-    leaves them near zero (or positive, for double-positive cells).
+    Rule: take the events brightest in compensated detector ``i`` (top 2 %, at least 25
+    events; samples of 500+ events). For each spill ``S[i, j] >= 0.01`` the expected
+    size of a second subtraction is ``e = S[i, j] · median_i(bright)``. Flag the pair when
+    those events' median in ``j`` is below ``-e/2`` and ``e`` exceeds their robust spread
+    in ``j`` (1.4826·MAD). Correct compensation leaves them near zero in ``j`` (or
+    positive, for double-positive cells); compensating twice moves them to ``-e``. On the
+    simulator's raw files no pair comes near the rule; on its already-compensated files
+    every tube with a bright spilling population is flagged.
     """
     n = compensated.shape[0]
-    if n < 2500:
+    if n < 500:
         return None
+    k = max(int(0.02 * n), 25)
     names = sp.detectors
     for i in range(len(names)):
-        spills = [j for j in range(len(names)) if j != i and sp.matrix[i, j] >= 0.05]
+        spills = [j for j in range(len(names)) if j != i and sp.matrix[i, j] >= 0.01]
         if not spills:
             continue
-        col = compensated[:, i]
-        bright = col >= np.quantile(col, 0.98)
-        top = float(np.median(col[bright]))
-        if bright.sum() < 50 or top <= 0:
+        bright = np.argpartition(compensated[:, i], n - k)[n - k :]
+        top = float(np.median(compensated[bright, i]))
+        if not top > 0:
             continue
         for j in spills:
-            med_j = float(np.median(compensated[bright, j]))
-            if med_j < -0.5 * sp.matrix[i, j] * top:
+            values = compensated[bright, j]
+            med_j = float(np.median(values))
+            spread = 1.4826 * float(np.median(np.abs(values - med_j)))
+            expected = float(sp.matrix[i, j]) * top
+            if med_j < -0.5 * expected and expected > spread:
                 return (
                     f"events brightest in {names[i]} (median {top:.4g}) end up at median "
                     f"{med_j:.4g} in {names[j]} after compensation, about what a second "
-                    f"subtraction of the {sp.matrix[i, j]:.3g} spill would give"
+                    f"subtraction of the {sp.matrix[i, j]:.3g} spill would give ({-expected:.4g})"
                 )
     return None
 
