@@ -49,10 +49,11 @@ def kde_1d(
     grid_size: int = 512,
     adjust: float = 1.0,
     limits: tuple[float, float] | None = None,
+    min_bandwidth: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A binned Gaussian kernel density estimate: ``(grid, density)``.
 
-    The bandwidth is Silverman's rule times ``adjust``; the estimate is a histogram on
+    The bandwidth is Silverman's rule times ``adjust`` (at least ``min_bandwidth``); the estimate is a histogram on
     ``grid_size`` bins smoothed by a Gaussian (linear in the number of events).
 
     Example
@@ -70,7 +71,7 @@ def kde_1d(
     spread = min(sd, iqr / 1.349) if iqr > 0 else sd
     if spread <= 0:
         spread = max(abs(float(x[0])) * 1e-3, 1e-3)
-    bw = 0.9 * spread * x.size ** (-0.2) * float(adjust)
+    bw = max(0.9 * spread * x.size ** (-0.2) * float(adjust), float(min_bandwidth))
     lo, hi = limits if limits is not None else (float(x.min()) - 3 * bw, float(x.max()) + 3 * bw)
     if not hi > lo:
         hi = lo + 1.0
@@ -118,21 +119,41 @@ def _local_maxima(d: np.ndarray, min_height: float) -> np.ndarray:
     return np.flatnonzero(inner) + 1
 
 
+def _flat_middle(dens: np.ndarray, inside: np.ndarray) -> int:
+    """Index of the density minimum over ``inside``; the middle of a flat minimum."""
+    values = dens[inside]
+    low = float(values.min())
+    flat = values <= low + 1e-3 * (float(dens.max()) - low)
+    start = int(np.argmin(values))
+    end = start
+    while end + 1 < flat.size and flat[end + 1]:
+        end += 1
+    while start > 0 and flat[start - 1]:
+        start -= 1
+    return int(inside[(start + end) // 2])
+
+
 def density_valley(
     values: np.ndarray,
     *,
     search: tuple[float, float] | None = None,
     adjust: float = 1.0,
-    min_peak_fraction: float = 0.02,
+    min_peak_fraction: float = 0.005,
     fallback: str = "range_high",
     other_peak: str = "any",
+    min_separation: float = 0.0,
+    min_bandwidth_share: float = 0.02,
 ) -> Valley:
     """The deepest density minimum between the highest peak and the next main peak.
 
     The second peak is the highest other peak whose valley with the first can fall inside
     ``search`` (on the same scale as ``values``); ``other_peak="below"`` or ``"above"``
     looks for it only on that side of the highest peak (e.g. debris below cells). A peak
-    must reach ``min_peak_fraction`` of the highest peak to count. With fewer than two peaks
+    must reach ``min_peak_fraction`` of the highest peak and lie at least ``min_separation``
+    from it to count. Inside a flat minimum the cut is the middle of the flat stretch. The
+    kernel is never narrower than ``min_bandwidth_share`` of the 1st–99th percentile span,
+    so a spike (e.g. values clipped at a floor) cannot shred the other peaks into noise.
+    With fewer than two peaks
     (or no minimum inside ``search``) the cut follows ``fallback``: ``"range_low"`` or
     ``"range_high"`` (an edge of ``search``), or ``"error"`` to raise :class:`RecipeError`.
 
@@ -150,7 +171,12 @@ def density_valley(
         raise RecipeError(
             f"density_valley: fallback {fallback!r} is not one of 'range_low', 'range_high', 'error'."
         )
-    grid, dens = kde_1d(values, adjust=adjust)
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        raise RecipeError(f"density_valley: need at least 2 finite values, got {x.size}.")
+    q_lo, q_hi = np.quantile(x, [0.01, 0.99])
+    grid, dens = kde_1d(x, adjust=adjust, min_bandwidth=min_bandwidth_share * float(q_hi - q_lo))
     top = float(dens.max())
     peaks = _local_maxima(dens, min_peak_fraction * top)
     lo, hi = search if search is not None else (float(grid[0]), float(grid[-1]))
@@ -158,7 +184,11 @@ def density_valley(
         raise RecipeError(f"density_valley: search range ({lo}, {hi}) is empty; give low < high.")
     if peaks.size >= 2:
         first = int(peaks[np.argmax(dens[peaks])])
-        others = [int(p) for p in peaks[np.argsort(dens[peaks])[::-1]] if p != first]
+        others = [
+            int(p)
+            for p in peaks[np.argsort(dens[peaks])[::-1]]
+            if p != first and abs(grid[p] - grid[first]) >= min_separation
+        ]
         if other_peak == "below":
             others = [p for p in others if p < first]
         elif other_peak == "above":
@@ -168,7 +198,7 @@ def density_valley(
             between = np.arange(a, b + 1)
             inside = between[(grid[between] >= lo) & (grid[between] <= hi)]
             if inside.size:
-                cut = int(inside[np.argmin(dens[inside])])
+                cut = _flat_middle(dens, inside)
                 if cut not in (a, b):
                     peaks_at = (float(grid[a]), float(grid[b]))
                     return Valley(float(grid[cut]), int(peaks.size), peaks_at, None)

@@ -165,6 +165,8 @@ class DensityValley:
     adjust: float = 1.0
     fallback: Literal["range_low", "range_high", "error"] = "range_high"
     scope: Scope = "per_sample"
+    other_peak: Literal["any", "below", "above"] = "any"
+    min_separation: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dimension", dim_of(self.dimension))
@@ -183,7 +185,12 @@ class DensityValley:
                 f"{data.name!r} are too few to estimate a density (need 20)."
             )
         valley = density_valley(
-            values, search=self.search, adjust=self.adjust, fallback=self.fallback
+            values,
+            search=self.search,
+            adjust=self.adjust,
+            fallback=self.fallback,
+            other_peak=self.other_peak,
+            min_separation=self.min_separation,
         )
         stat = "valley between peaks" if valley.found else f"fallback {valley.fallback}"
         note = f"{valley.n_peaks} peak(s) at " + ", ".join(f"{p:.3g}" for p in valley.peaks)

@@ -104,7 +104,8 @@ class Cells:
     """Cells: debris and off-scale events out, on forward vs side scatter → a polygon.
 
     ``method="density"`` cuts forward scatter at the density valley below the main (cell)
-    peak on a log10 scale (``search`` bounds the cut in log10 units); with no debris peak
+    peak on a log10 scale (``search`` bounds the cut in log10 units; the debris peak must
+    sit at least 0.3 decades below the cells); with no debris peak
     the cut falls to the lowest event (nothing removed), as the provenance states.
     ``method="mixture"`` fits ``components`` Gaussians on log10 (FSC, SSC), keeps the
     component with the largest FSC mean and takes its ellipse holding ``quantile`` of it.
@@ -145,7 +146,7 @@ class Cells:
         channels = f"{self.dimensions[0].channel},{self.dimensions[1].channel}"
         if self.method == "density":
             valley = density_valley(
-                lf, search=self.search, other_peak="below", fallback="range_low"
+                lf, search=self.search, other_peak="below", fallback="range_low", min_separation=0.3
             )
             cut = 10.0**valley.value
             floor = min(0.0, float(np.nanmin(ssc))) - 1.0
