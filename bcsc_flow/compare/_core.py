@@ -109,30 +109,14 @@ def compare(
     records = []
     for level in levels:
         arm = tests[by].map({reference: 0.0, level: 1.0})
-        in_contrast = tests[arm.notna()]
-        shared = control_notes(in_contrast.drop_duplicates("sample"), table)
-        shift = viability_shift(tests, arm) if "parent_count" in tests.columns else None
-        if shift is not None and abs(shift) > MAX_LIVE_LOGIT_SHIFT:
-            text = (
-                f"live fraction shifts by {shift:+.2f} on the logit scale between arms: "
-                "fractions may reflect selection; compare absolute counts"
-            )
-            shared.append(Note("viability", text))
-        arm_values = arm[in_contrast.index].to_numpy(float)
-        samples = in_contrast["sample"].to_numpy(object)
-        k, n = in_contrast["_k"].to_numpy(float), in_contrast["_n"].to_numpy(float)
-        pairs = None if pair_by is None else _labels(in_contrast[pair_by])
-        parents = in_contrast["parent"].to_numpy(object) if "parent" in tests.columns else None
-        groups = in_contrast.groupby("population", sort=False).indices
-        for name in names:
-            idx = groups.get(name, np.array([], dtype=int))
-            rows = ContrastRows(samples[idx], k[idx], n[idx], arm_values[idx],
-                                None if pairs is None else pairs[idx], pair_by or "pair_id")  # fmt: skip
-            record = compare_rows(rows, method=method, alpha=alpha)
+        shared = _shared_notes(tests, table, arm)
+        for record in _compare_level(
+            tests[arm.notna()], arm, names, method=method, pair_by=pair_by, alpha=alpha
+        ):
             record["_notes"] = shared + record["_notes"]
-            record.update(population=name, metric=metric, reference=reference, level=level, by=by,
-                          ci_level=1 - alpha, parent=None if parents is None or not len(idx)
-                          else parents[idx[0]])  # fmt: skip
+            record.update(
+                metric=metric, reference=reference, level=level, by=by, ci_level=1 - alpha
+            )
             records.append(record)
     _warn_notes(records)
     out = pd.DataFrame.from_records(records)
@@ -208,6 +192,42 @@ def _select_populations(tests: pd.DataFrame, populations: Sequence[str] | None) 
                 f"{did_you_mean(name, present)}"
             )
     return list(populations)
+
+
+def _shared_notes(tests: pd.DataFrame, table: pd.DataFrame, arm: pd.Series) -> list[Note]:
+    """Notes that concern every population of one contrast: controls and viability."""
+    notes = control_notes(tests[arm.notna()].drop_duplicates("sample"), table)
+    shift = viability_shift(tests, arm) if "parent_count" in tests.columns else None
+    if shift is not None and abs(shift) > MAX_LIVE_LOGIT_SHIFT:
+        text = (
+            f"live fraction shifts by {shift:+.2f} on the logit scale between arms: "
+            "fractions may reflect selection; compare absolute counts"
+        )
+        notes.append(Note("viability", text))
+    return notes
+
+
+def _compare_level(
+    rows: pd.DataFrame, arm: pd.Series, names: list[str], *, method: str, pair_by: str | None,
+    alpha: float,
+) -> list[dict]:  # fmt: skip
+    """One record per population for the samples of one contrast (``rows``)."""
+    arm_values = arm[rows.index].to_numpy(float)
+    samples = rows["sample"].to_numpy(object)
+    k, n = rows["_k"].to_numpy(float), rows["_n"].to_numpy(float)
+    pairs = None if pair_by is None else _labels(rows[pair_by])
+    parents = rows["parent"].to_numpy(object) if "parent" in rows.columns else None
+    groups = rows.groupby("population", sort=False).indices
+    records = []
+    for name in names:
+        idx = groups.get(name, np.array([], dtype=int))
+        subset = ContrastRows(samples[idx], k[idx], n[idx], arm_values[idx],
+                              None if pairs is None else pairs[idx], pair_by or "pair_id")  # fmt: skip
+        record = compare_rows(subset, method=method, alpha=alpha)
+        record["population"] = name
+        record["parent"] = parents[idx[0]] if parents is not None and len(idx) else None
+        records.append(record)
+    return records
 
 
 def _labels(values: pd.Series) -> np.ndarray:
