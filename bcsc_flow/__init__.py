@@ -76,6 +76,7 @@ _LAZY: dict[str, str] = {
     "Template": "bcsc_flow.template",
     "gate_folder": "bcsc_flow.batch",
     "gate_samples": "bcsc_flow.batch",
+    "gate_files": "bcsc_flow.batch",
     "Results": "bcsc_flow.batch",
     "compare": "bcsc_flow.compare",
     "call_specimens": "bcsc_flow.cohorts",

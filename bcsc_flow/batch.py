@@ -29,7 +29,7 @@ from bcsc_flow.batch_runner import TaskOutcome, run_tasks
 from bcsc_flow.errors import BcscFlowError, QCWarning, warn
 from bcsc_flow.io.sheet import SampleSheet, infer_sheet, read_sheet
 
-__all__ = ["Results", "gate_folder", "gate_samples", "write_table"]
+__all__ = ["Results", "gate_files", "gate_folder", "gate_samples", "write_table"]
 
 PROBLEM_COLUMNS = ("sample", "file", "role", "stage", "error", "message")
 
@@ -254,6 +254,66 @@ def gate_samples(
             QCWarning,
         )
     return results
+
+
+def _gate_file(task: tuple[str, str, Any]) -> dict[str, pd.DataFrame]:
+    from bcsc_flow.io.fcs import read_fcs
+
+    path, name, strategy = task
+    result = strategy.apply(read_fcs(path))
+    table = result.table()
+    table.insert(0, "sample", name)
+    table.insert(1, "file", Path(path).name)
+    return {"populations": table}
+
+
+def gate_files(
+    files: Sequence[str | Path],
+    strategy: Any,
+    *,
+    jobs: int = 1,
+    scheduler: Any = None,
+    progress: bool = True,
+) -> Results:
+    """Apply one frozen :class:`~bcsc_flow.strategy.GatingStrategy` to many FCS files.
+
+    For gating that is already fixed (a Gating-ML file, a FlowJo workspace, a frozen
+    template): one task per file, in this process, in ``jobs`` worker processes or on a
+    Dask ``scheduler``. Unreadable files are listed in ``problems``.
+
+    Example
+    -------
+    >>> import bcsc_flow as bf
+    >>> strategy = bf.gatingml.read("gates.xml")  # doctest: +SKIP
+    >>> bf.gate_files(sorted(Path("data").glob("*.fcs")), strategy, jobs=2).populations  # doctest: +SKIP
+    """
+    paths = [Path(f) for f in files]
+    names = [p.stem for p in paths]
+    tasks = [(str(p), n, strategy) for p, n in zip(paths, names, strict=True)]
+    bar = _progress(len(tasks), progress, "gating")
+    try:
+        outcomes = run_tasks(
+            _gate_file,
+            tasks,
+            jobs=jobs,
+            scheduler=scheduler,
+            on_done=(lambda _o: bar.update(1)) if bar is not None else None,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    rows = [{"file": p.name, "sample": n} for p, n in zip(paths, names, strict=True)]
+    problems = [_problem(row, "gate", o) for row, o in zip(rows, outcomes, strict=True) if not o.ok]
+    frames = [o.value["populations"] for o in outcomes if o.ok]
+    return Results(
+        populations=_concat(frames),
+        thresholds=pd.DataFrame(),
+        statistics=pd.DataFrame(),
+        problems=pd.DataFrame(problems, columns=list(PROBLEM_COLUMNS))
+        if problems
+        else _empty(PROBLEM_COLUMNS),
+        sheet=pd.DataFrame(rows),
+    )
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:

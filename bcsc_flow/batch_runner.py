@@ -105,6 +105,8 @@ def _run_local(
                         else:
                             suspects.append(i)
                             continue
+                    except Exception as exc:  # e.g. the task could not be pickled
+                        done[i] = TaskOutcome(i, error_type=type(exc).__name__, message=str(exc))
                     on_done(done[i])
                 if broken:
                     suspects += in_flight.values()
