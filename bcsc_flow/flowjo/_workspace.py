@@ -28,6 +28,18 @@ __all__ = ["FlowJoPopulation", "FlowJoSample", "Workspace", "read_workspace"]
 
 _BOOLEAN_NODES = {"AndNode": "and", "OrNode": "or", "NotNode": "not"}
 
+EXAMPLE_WSP = b"""<Workspace version="20.0"
+  xmlns:gating="http://www.isac-net.org/std/Gating-ML/v2.0/gating"
+  xmlns:data-type="http://www.isac-net.org/std/Gating-ML/v2.0/datatypes">
+ <SampleList><Sample><DataSet uri="file:/data/a.fcs" sampleID="1"/>
+  <Keywords><Keyword name="$TOT" value="3"/></Keywords>
+  <SampleNode name="a.fcs" count="3" sampleID="1"><Subpopulations>
+   <Population name="high" count="2"><Gate><gating:RectangleGate>
+    <gating:dimension gating:min="4"><data-type:fcs-dimension data-type:name="FSC-A"/>
+    </gating:dimension></gating:RectangleGate></Gate></Population>
+  </Subpopulations></SampleNode></Sample></SampleList></Workspace>"""
+"""A minimal FlowJo workspace (one sample, one gate) used by the examples."""
+
 
 @dataclass(frozen=True)
 class FlowJoPopulation:
@@ -38,6 +50,13 @@ class FlowJoPopulation:
     FlowJo path from the root; ``element`` the FlowJo element (``gating:RectangleGate``,
     ``AndNode``, ...); ``flowjo_count`` FlowJo's stored count (None when FlowJo never
     computed it, ``count="-1"``).
+
+    Example
+    -------
+    >>> ws = read_workspace(EXAMPLE_WSP)
+    >>> pop = ws.samples[0].populations[0]
+    >>> pop.name, pop.path, pop.element, pop.flowjo_count
+    ('high', ('high',), 'gating:RectangleGate', 2)
     """
 
     name: str
@@ -50,7 +69,14 @@ class FlowJoPopulation:
 
 @dataclass(frozen=True, eq=False)
 class FlowJoSample:
-    """A sample of a workspace: FCS reference, keywords, matrix, axis transforms, gates."""
+    """A sample of a workspace: FCS reference, keywords, matrix, axis transforms, gates.
+
+    Example
+    -------
+    >>> s = read_workspace(EXAMPLE_WSP).sample("a.fcs")
+    >>> s.file_name, s.flowjo_total, s.keywords["$TOT"]
+    ('a.fcs', 3, '3')
+    """
 
     sample_id: str
     name: str
@@ -62,14 +88,26 @@ class FlowJoSample:
     flowjo_total: int | None = None
 
     def strategy(self) -> GatingStrategy:
-        """The sample's gate tree as a :class:`~bcsc_flow.strategy.GatingStrategy`."""
+        """The sample's gate tree as a :class:`~bcsc_flow.strategy.GatingStrategy`.
+
+        Example
+        -------
+        >>> read_workspace(EXAMPLE_WSP).samples[0].strategy().names
+        ('high',)
+        """
         pops = [Population(p.name, p.gate, p.parent) for p in self.populations]
         spills = {} if self.spillover is None else {self.spillover.name: self.spillover}
         return GatingStrategy(tuple(pops), spills)
 
     @property
     def file_name(self) -> str:
-        """The FCS file name from the data set URI (or ``$FIL``)."""
+        """The FCS file name from the data set URI (or ``$FIL``).
+
+        Example
+        -------
+        >>> read_workspace(EXAMPLE_WSP).samples[0].file_name
+        'a.fcs'
+        """
         path = unquote(urlparse(self.uri).path) if self.uri else ""
         base = path.replace("\\", "/").rsplit("/", 1)[-1]
         return base or self.keywords.get("$FIL", "")
@@ -82,6 +120,17 @@ class Workspace:
     ``groups`` maps each group name to the names of its samples. FCS files are found
     with :meth:`fcs_path`: in ``folder`` (argument, else the one given to
     :func:`read_workspace`), at the URI's path, next to the workspace, in that order.
+
+    Example
+    -------
+    >>> import tempfile
+    >>> from bcsc_flow.io.fcs import write_fcs
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = write_fcs(Path(d) / "a.fcs", [[1.0], [5.0], [9.0]], channels=["FSC-A"])
+    ...     ws = read_workspace(EXAMPLE_WSP, folder=d)
+    ...     table = ws.compare_counts()
+    >>> table[["population", "flowjo_count", "count", "difference"]].values.tolist()
+    [['(all events)', 3, 3, 0], ['high', 2, 2, 0]]
     """
 
     path: Path | None
@@ -96,7 +145,13 @@ class Workspace:
         return tuple(s.name for s in self.samples)
 
     def sample(self, name: str) -> FlowJoSample:
-        """A sample by name, sample id or FCS file name."""
+        """A sample by name, sample id or FCS file name.
+
+        Example
+        -------
+        >>> read_workspace(EXAMPLE_WSP).sample("1").name
+        'a.fcs'
+        """
         for s in self.samples:
             if name in (s.name, s.sample_id, s.file_name):
                 return s
@@ -105,7 +160,13 @@ class Workspace:
         )
 
     def strategy(self, sample_name: str) -> GatingStrategy:
-        """The gating strategy of one sample (FlowJo's sample-level gate tree)."""
+        """The gating strategy of one sample (FlowJo's sample-level gate tree).
+
+        Example
+        -------
+        >>> read_workspace(EXAMPLE_WSP).strategy("a.fcs")["high"].gate.describe()
+        'Rectangle(FSC-A: [4, ))'
+        """
         return self.sample(sample_name).strategy()
 
     @property
@@ -113,7 +174,15 @@ class Workspace:
         return repr(str(self.path)) if self.path else "(from memory)"
 
     def fcs_path(self, sample_name: str, folder: str | os.PathLike[str] | None = None) -> Path:
-        """The FCS file of a sample; :class:`FlowJoError` listing the places tried."""
+        """The FCS file of a sample; :class:`FlowJoError` listing the places tried.
+
+        Example
+        -------
+        >>> read_workspace(EXAMPLE_WSP).fcs_path("a.fcs", folder="/nowhere")
+        Traceback (most recent call last):
+        ...
+        bcsc_flow.errors.FlowJoError: Workspace (from memory): FCS file of sample 'a.fcs' (URI 'file:/data/a.fcs') not found; tried /nowhere/a.fcs, /data/a.fcs. Pass folder=... .
+        """
         s = self.sample(sample_name)
         base = s.file_name
         tried: list[Path] = []
@@ -136,10 +205,48 @@ class Workspace:
         )
 
     def load(self, sample_name: str, folder: str | os.PathLike[str] | None = None) -> Sample:
-        """Read a sample's FCS file."""
+        """Read a sample's FCS file (see :meth:`fcs_path`).
+
+        Example
+        -------
+        >>> import tempfile
+        >>> from bcsc_flow.io.fcs import write_fcs
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = write_fcs(Path(d) / "a.fcs", [[1.0], [5.0], [9.0]], channels=["FSC-A"])
+        ...     len(read_workspace(EXAMPLE_WSP).load("a.fcs", folder=d))
+        3
+        """
         from bcsc_flow.io.fcs import read_fcs
 
         return read_fcs(self.fcs_path(sample_name, folder))
+
+    def table(self) -> pd.DataFrame:
+        """Every population of every sample with FlowJo's stored count (no FCS needed).
+
+        Columns: ``sample, population, path, parent, element, flowjo_count`` (NaN where
+        FlowJo never computed the count).
+
+        Example
+        -------
+        >>> read_workspace(EXAMPLE_WSP).table()[["population", "flowjo_count"]].values.tolist()
+        [['high', 2.0]]
+        """
+        import pandas as pd
+
+        rows = [
+            {
+                "sample": s.name,
+                "population": p.name,
+                "path": "/".join(p.path),
+                "parent": p.parent,
+                "element": p.element,
+                "flowjo_count": float("nan") if p.flowjo_count is None else float(p.flowjo_count),
+            }
+            for s in self.samples
+            for p in s.populations
+        ]
+        columns = ["sample", "population", "path", "parent", "element", "flowjo_count"]
+        return pd.DataFrame(rows, columns=columns)
 
     def compare_counts(self, folder: str | os.PathLike[str] | None = None) -> pd.DataFrame:
         """FlowJo's stored counts next to ours, one row per sample × population.
@@ -147,6 +254,7 @@ class Workspace:
         Columns: ``sample, population, path, element, flowjo_count, count, difference``
         (``count − flowjo_count``; NaN where FlowJo never computed a count). The first row
         of each sample is ``(all events)``: FlowJo's total against the file's events.
+        See the example of :class:`Workspace`.
         """
         import pandas as pd
 
