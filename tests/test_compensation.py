@@ -389,3 +389,13 @@ def test_simulated_already_compensated_files_warn_and_raw_files_do_not(tmp_path,
             compensate(read_fcs(next(p for p in raw.files if p.name == name)))
         with pytest.warns(CompensationWarning, match="already compensated or over-compensated"):
             compensate(read_fcs(next(p for p in done.files if p.name == name)))
+
+
+def test_spillover_survives_pickling_read_only():
+    import copy
+    import pickle
+
+    sp = Spillover.from_array(S4, DETS, name="acq")
+    back = pickle.loads(pickle.dumps(sp))
+    assert back == sp and not back.matrix.flags.writeable
+    assert copy.deepcopy(sp) == sp

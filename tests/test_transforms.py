@@ -468,3 +468,19 @@ def test_logicle_and_hyperlog_agree_with_flowutils_kernels():
         cls = Logicle if name == "logicle" else Hyperlog
         ours = cls(float(t), float(w), float(m), float(a))(x)
         np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-12, err_msg=key)
+
+
+def test_transforms_survive_pickling_for_worker_processes():
+    import pickle
+
+    x = np.array([-500.0, 0.0, 1.0, 300.0, 1e5])
+    for f in [
+        Logicle(262144, 0.5, 4.5),
+        Hyperlog(1000, 1, 4),
+        FlowJoBiex(),
+        Asinh.from_cofactor(150),
+        Linear(10),
+    ]:
+        back = pickle.loads(pickle.dumps(f))
+        assert back == f and hash(back) == hash(f)
+        np.testing.assert_array_equal(back(x), f(x))

@@ -91,6 +91,9 @@ class Spillover:
     def __hash__(self) -> int:
         return hash(self._key())
 
+    def __reduce__(self) -> tuple[Any, ...]:  # re-validate (and re-freeze) when unpickled
+        return (Spillover, (self.detectors, np.array(self.matrix), self.fluorochromes, self.name))
+
     def __repr__(self) -> str:
         k, m = self.matrix.shape
         return f"Spillover({self.name!r}, {k}x{m}, detectors={list(self.detectors)})"
