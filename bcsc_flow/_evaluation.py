@@ -20,6 +20,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,6 +37,52 @@ if TYPE_CHECKING:
     from bcsc_flow.sample import Sample
 
 __all__ = ["EvaluationContext"]
+
+
+_MARGIN = 1e-9  # in transformed units; transforms are far more accurate than this
+
+
+def _compare(column: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
+    """low <= column < high with open sides; NaN is outside."""
+    if low is not None and high is not None:
+        out = column >= low
+        out &= column < high
+        return out
+    if low is not None:
+        return column >= low
+    if high is not None:
+        return column < high
+    return ~np.isnan(column)
+
+
+def _is_increasing(transform: Any) -> bool:
+    """Our Gating-ML scale transforms without bounds are strictly increasing."""
+    from bcsc_flow.transforms import Asinh, Hyperlog, Linear, Log, Logicle
+
+    return (
+        type(transform) in (Linear, Log, Asinh, Logicle, Hyperlog)
+        and getattr(transform, "bound_min", None) is None
+        and getattr(transform, "bound_max", None) is None
+    )
+
+
+def _nan_below_domain(transform: Any) -> bool:
+    from bcsc_flow.transforms import Log
+
+    return type(transform) is Log
+
+
+def _preimage(transform: Any, bound: float | None) -> tuple[float, float] | bool | None:
+    """Data values (below, above) that map just under / just over ``bound``; False if unusable."""
+    if bound is None:
+        return None
+    delta = _MARGIN * max(1.0, abs(bound))
+    with np.errstate(all="ignore"):
+        below = float(np.asarray(transform.inverse(bound - delta)))
+        above = float(np.asarray(transform.inverse(bound + delta)))
+    if not (np.isfinite(below) and np.isfinite(above) and below < above):
+        return False
+    return below, above
 
 
 def _readonly(values: np.ndarray) -> np.ndarray:
@@ -71,6 +118,7 @@ class EvaluationContext:
         self._resolve = resolve
         self._columns: dict[Dimension | RatioDimension, np.ndarray] = {}
         self._compensated: dict[str, tuple[dict[str, int], np.ndarray] | None] = {}
+        self._regions: dict[Any, np.ndarray] = {}
 
     @property
     def n_events(self) -> int:
@@ -139,7 +187,7 @@ class EvaluationContext:
                 values = self.channel(dimension.channel, dimension.compensation)
             if dimension.transform is not None:
                 values = dimension.transform(values)
-        column = _readonly(np.ascontiguousarray(values, dtype=np.float64))
+        column = _readonly(np.asarray(values, dtype=np.float64))  # a strided view is fine
         if column.shape != (self.n_events,):
             raise GateError(
                 f"Dimension {dimension.label!r} gave shape {column.shape}, expected "
@@ -147,6 +195,60 @@ class EvaluationContext:
             )
         self._columns[dimension] = column
         return column
+
+    def base(self, dimension: Dimension | RatioDimension) -> np.ndarray:
+        """The dimension's column before its scale transform (compensated, ratio taken)."""
+        if dimension.transform is None:
+            return self.column(dimension)
+        return self.column(replace(dimension, transform=None))
+
+    def interval(
+        self, dimension: Dimension | RatioDimension, low: float | None, high: float | None
+    ) -> np.ndarray:
+        """``low <= column < high`` (open sides allowed, NaN outside) for one dimension.
+
+        For a monotone transform whose column has not been computed, the bounds are
+        mapped back to data units and only the events within a hair of a bound are
+        transformed; the answer is the same as transforming every event.
+        """
+        transform = dimension.transform
+        if transform is None or dimension in self._columns or not _is_increasing(transform):
+            return _compare(self.column(dimension), low, high)
+        values = self.base(dimension)
+        edges = [_preimage(transform, b) for b in (low, high)]
+        if any(e is False for e in edges):
+            return _compare(self.column(dimension), low, high)
+        out: np.ndarray | None = None
+        for bound, edge, is_low in ((low, edges[0], True), (high, edges[1], False)):
+            if bound is None:
+                continue
+            below, above = edge  # type: ignore[misc]
+            if is_low:
+                part = values > above
+            else:
+                part = values < below
+                if _nan_below_domain(transform):
+                    part &= values > 0
+            near = (values >= below) & (values <= above)
+            near |= np.isinf(values)  # +-inf: let the transform decide, as the full path would
+            band = np.flatnonzero(near)
+            if band.size:
+                with np.errstate(all="ignore"):
+                    exact = np.asarray(transform(values[band]), dtype=np.float64)
+                part[band] = exact >= bound if is_low else exact < bound
+            out = part if out is None else out & part
+        if out is None:
+            return ~np.isnan(self.column(dimension))
+        return out
+
+    def region(self, gate: Any) -> np.ndarray:
+        """A gate's own region, computed once per context (gates are hashable values)."""
+        cached = self._regions.get(gate)
+        if cached is None:
+            cached = np.asarray(gate.region(self), dtype=bool)
+            cached.flags.writeable = False
+            self._regions[gate] = cached
+        return cached
 
     def population(self, name: str) -> np.ndarray:
         """The final mask of a named population (needs a strategy's ``resolve``)."""

@@ -131,7 +131,7 @@ def _check_operand(owner: str, operand: Any) -> Operand:
 def _operand_mask(operand: Operand, context: EvaluationContext) -> np.ndarray:
     if isinstance(operand, str):
         return context.population(operand)
-    return operand.region(context)
+    return context.region(operand)
 
 
 def _operand_text(operand: Operand) -> str:

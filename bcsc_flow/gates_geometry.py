@@ -47,19 +47,6 @@ def _bound(owner: str, name: str, value: Any) -> float | None:
     return number
 
 
-def _interval(column: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
-    """low <= column < high with open sides; NaN is outside."""
-    if low is not None and high is not None:
-        out = column >= low
-        out &= column < high
-        return out
-    if low is not None:
-        return column >= low
-    if high is not None:
-        return column < high
-    return ~np.isnan(column)
-
-
 def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
@@ -101,7 +88,7 @@ class Range(Gate):
         return (self.dimension,)
 
     def region(self, context: EvaluationContext) -> np.ndarray:
-        return _interval(context.column(self.dimension), self.min, self.max)
+        return context.interval(self.dimension, self.min, self.max)
 
     def describe(self) -> str:
         return f"Range({self.dimension.label}: [{_fmt(self.min)}, {_fmt(self.max)}))"
@@ -150,7 +137,7 @@ class Threshold(Gate):
         return self.below
 
     def region(self, context: EvaluationContext) -> np.ndarray:
-        return _interval(context.column(self.dimension), self.above, self.below)
+        return context.interval(self.dimension, self.above, self.below)
 
     def describe(self) -> str:
         side = f">= {self.above:g}" if self.above is not None else f"< {self.below:g}"
@@ -209,7 +196,7 @@ class Rectangle(Gate):
     def region(self, context: EvaluationContext) -> np.ndarray:
         out: np.ndarray | None = None
         for dim, lo, hi in zip(self.dimensions, self.min, self.max):
-            part = _interval(context.column(dim), lo, hi)
+            part = context.interval(dim, lo, hi)
             if out is None:
                 out = part
             else:
@@ -225,29 +212,61 @@ class Rectangle(Gate):
         return f"Rectangle({sides})"
 
 
+_CHUNK = 1 << 15  # events per block: keeps every temporary in the CPU cache
+
+
+def _polygon_block(
+    x: np.ndarray, y: np.ndarray, vertices: tuple[tuple[float, float], ...]
+) -> np.ndarray:
+    """Even-odd rule plus exact on-edge test for one block of events (float64)."""
+    inside = np.zeros(x.shape, dtype=bool)
+    on_edge: list[np.ndarray] = []
+    for k in range(len(vertices)):
+        xi, yi = vertices[k]
+        xj, yj = vertices[k - 1]
+        if yj != yi:  # crossing of the ray to +x (the formula of STANDARDS C.5, same rounding)
+            straddle = (y < yi) != (y < yj)
+            straddle &= x < xi + (y - yi) * (xj - xi) / (yj - yi)
+            inside ^= straddle
+        # on the edge: zero cross product, inside the edge's bounding box (rare: checked late)
+        cross = (xj - xi) * (y - yi)
+        cross -= (x - xi) * (yj - yi)
+        zero = np.flatnonzero(cross == 0)
+        if zero.size:
+            px, py = x[zero], y[zero]
+            ok = (
+                (px >= min(xi, xj))
+                & (px <= max(xi, xj))
+                & (py >= min(yi, yj))
+                & (py <= max(yi, yj))
+            )
+            on_edge.append(zero[ok])
+    for hits in on_edge:  # after the parity pass: boundary points are inside whatever it says
+        inside[hits] = True
+    return inside
+
+
 def _polygon_region(
     x: np.ndarray, y: np.ndarray, vertices: tuple[tuple[float, float], ...]
 ) -> np.ndarray:
-    """Even-odd rule plus exact on-edge test, float64, vectorised over events."""
-    inside = np.zeros(x.shape, dtype=bool)
-    boundary = np.zeros(x.shape, dtype=bool)
-    n = len(vertices)
-    for k in range(n):
-        xi, yi = vertices[k]
-        xj, yj = vertices[k - 1]
-        # crossing of a horizontal ray to +x with edge (i, j)
-        straddle = (yi > y) != (yj > y)
-        if yj != yi:
-            xcross = xi + (y - yi) * (xj - xi) / (yj - yi)
-            inside ^= straddle & (x < xcross)
-        # exact on-edge test: zero cross product inside the edge's bounding box
-        near = (x >= min(xi, xj)) & (x <= max(xi, xj)) & (y >= min(yi, yj)) & (y <= max(yi, yj))
-        if near.any():
-            idx = np.flatnonzero(near)
-            px, py = x[idx], y[idx]
-            on = (xj - xi) * (py - yi) - (px - xi) * (yj - yi) == 0
-            boundary[idx[on]] = True
-    return inside | boundary
+    """Membership of every event, block by block; events outside the bounding box are
+    skipped when that saves work."""
+    xs = [v[0] for v in vertices]
+    ys = [v[1] for v in vertices]
+    x_lo, x_hi, y_lo, y_hi = min(xs), max(xs), min(ys), max(ys)
+    out = np.zeros(x.shape, dtype=bool)
+    for start in range(0, x.size, _CHUNK):
+        bx, by = x[start : start + _CHUNK], y[start : start + _CHUNK]
+        box = bx >= x_lo
+        box &= bx <= x_hi
+        box &= by >= y_lo
+        box &= by <= y_hi
+        hits = np.flatnonzero(box)
+        if hits.size * 2 > box.size:
+            out[start : start + _CHUNK] = _polygon_block(bx, by, vertices)
+        elif hits.size:
+            out[start + hits] = _polygon_block(bx[hits], by[hits], vertices)
+    return out
 
 
 @dataclass(frozen=True)
@@ -289,16 +308,7 @@ class Polygon(Gate):
     def region(self, context: EvaluationContext) -> np.ndarray:
         x = context.column(self.dimensions[0])
         y = context.column(self.dimensions[1])
-        xs = [v[0] for v in self.vertices]
-        ys = [v[1] for v in self.vertices]
-        box = (x >= min(xs)) & (x <= max(xs)) & (y >= min(ys)) & (y <= max(ys))
-        count = int(np.count_nonzero(box))
-        if count * 2 > box.size:
-            return _polygon_region(x, y, self.vertices) & box
-        idx = np.flatnonzero(box)
-        out = np.zeros(x.shape, dtype=bool)
-        out[idx] = _polygon_region(x[idx], y[idx], self.vertices)
-        return out
+        return _polygon_region(x, y, self.vertices)
 
     def describe(self) -> str:
         return f"Polygon({self.dimensions[0].label}, {self.dimensions[1].label}; {len(self.vertices)} vertices)"

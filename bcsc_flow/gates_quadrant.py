@@ -257,12 +257,7 @@ class QuadrantRegion(Gate):
         for div_name, index in self.positions:
             divider = self.quadrant.divider(div_name)
             low, high = divider.bounds(index)
-            column = context.column(divider.dimension)
-            part = column >= low if low is not None else np.ones(column.shape, dtype=bool)
-            if high is not None:
-                part &= column < high
-            if low is None:
-                part &= ~np.isnan(column)
+            part = context.interval(divider.dimension, low, high)
             out = part if out is None else out & part
         assert out is not None
         return out

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from bcsc_flow.dimensions import FILE_COMPENSATION, UNCOMPENSATED
 from bcsc_flow.errors import StrategyError, did_you_mean
+from bcsc_flow.frozen import FrozenMap
 from bcsc_flow.gates_base import Gate
 from bcsc_flow.gates_quadrant import Quadrant
 from bcsc_flow.strategy_result import GatingResult, evaluate
@@ -164,7 +164,7 @@ class GatingStrategy:
                     f"than {UNCOMPENSATED!r} and {FILE_COMPENSATION!r}."
                 )
         object.__setattr__(self, "populations", pops)
-        object.__setattr__(self, "spillovers", MappingProxyType(dict(spills)))
+        object.__setattr__(self, "spillovers", FrozenMap(dict(spills)))
         nodes: dict[str, _Node] = {}
         containers: dict[str, Population] = {}
         taken: set[str] = set()
@@ -209,7 +209,7 @@ class GatingStrategy:
                         f"{comp!r}, which is not defined.{did_you_mean(comp, choices)} "
                         f"Add it with with_spillover({comp!r}, Spillover(...)); known: {', '.join(choices)}."
                     )
-        object.__setattr__(self, "_nodes", MappingProxyType(nodes))
+        object.__setattr__(self, "_nodes", FrozenMap(nodes))
         object.__setattr__(self, "_order", _check_acyclic(nodes))
 
     # ------------------------------------------------------------------ lookup

@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bcsc_flow._evaluation import EvaluationContext
 from bcsc_flow.errors import StrategyError, did_you_mean
+from bcsc_flow.frozen import FrozenMap
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,17 +58,17 @@ def evaluate(strategy: GatingStrategy, sample: Sample) -> GatingResult:
     nodes = strategy._nodes
     for name in strategy.evaluation_order:
         node = nodes[name]
-        own = np.asarray(node.gate.region(context), dtype=bool)
+        own = context.region(node.gate)
         if own.shape != (len(sample),):
             raise StrategyError(
                 f"Population {name!r}: gate returned shape {own.shape}, expected ({len(sample)},)."
             )
         if node.parent is not None:
             own = own & masks[node.parent]
-        own.flags.writeable = False
+            own.flags.writeable = False
         masks[name] = own
     ordered = {name: masks[name] for name in _display_order(strategy)}
-    return GatingResult(strategy=strategy, sample=sample, masks=MappingProxyType(ordered))
+    return GatingResult(strategy=strategy, sample=sample, masks=FrozenMap(ordered))
 
 
 def _display_order(strategy: GatingStrategy) -> list[str]:

@@ -273,3 +273,45 @@ def test_fct_aliases_map_to_gates():
         QuadGate((0, 1), ("x", "y"), "upper right")
     with pytest.raises(GateError):
         ThresholdGate(0.0, "x", "in")
+
+
+# ----------------------------------------------------------------------------- fast path
+@pytest.mark.parametrize(
+    "transform_name",
+    ["Linear", "Log", "Asinh", "Logicle", "Hyperlog"],
+)
+def test_interval_on_monotone_transform_equals_transforming_every_event(transform_name):
+    from bcsc_flow import transforms
+    from bcsc_flow.gates import EvaluationContext
+
+    transform = {
+        "Linear": transforms.Linear(1000.0, 100.0),
+        "Log": transforms.Log(10000.0, 4.0),
+        "Asinh": transforms.Asinh(10000.0, 4.0, 1.0),
+        "Logicle": transforms.Logicle(262144.0, 0.5, 4.5, 0.0),
+        "Hyperlog": transforms.Hyperlog(10000.0, 1.0, 4.5, 0.0),
+    }[transform_name]
+    rng = np.random.default_rng(4)
+    bounds = [0.1, 0.37, 0.5, 0.8]
+    exact_edges = [float(transform.inverse(b)) for b in bounds]
+    near = [np.nextafter(e, s) for e in exact_edges for s in (-np.inf, np.inf)]
+    x = np.concatenate(
+        [rng.normal(0, 3000, 20000), exact_edges, near, [0.0, -1.0, np.nan, np.inf, -np.inf]]
+    )
+    s = Sample.from_array(x[:, None], ["A"])
+    dim = Dimension("A", transform)
+    with np.errstate(all="ignore"):
+        y = transform(x)
+    for low, high in [(0.1, 0.5), (None, 0.37), (0.8, None), (0.37, 0.8)]:
+        fast = Range(dim, low, high).region(EvaluationContext(s))  # column not computed yet
+        full_ctx = EvaluationContext(s)
+        full_ctx.column(dim)  # forces the transformed column first
+        full = Range(dim, low, high).region(full_ctx)
+        with np.errstate(invalid="ignore"):
+            expected = np.ones(x.shape, bool) & ~np.isnan(y)
+            if low is not None:
+                expected &= y >= low
+            if high is not None:
+                expected &= y < high
+        assert np.array_equal(full, expected)
+        assert np.array_equal(fast, expected), (low, high, np.flatnonzero(fast != expected)[:5])

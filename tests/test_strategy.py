@@ -212,3 +212,13 @@ def test_result_type_and_subset(data: Sample):
     res = bcsc_tree().apply(data)
     assert isinstance(res, GatingResult)
     assert len(res.events("cells")) == res.count("cells")
+
+
+def test_strategies_and_results_pickle(data: Sample):
+    import pickle
+
+    st = bcsc_tree()
+    again = pickle.loads(pickle.dumps(st))
+    assert again.names == st.names and str(again) == str(st)
+    res = pickle.loads(pickle.dumps(st.apply(data)))
+    assert np.array_equal(res.mask("CD24-/low"), st.apply(data).mask("CD24-/low"))
