@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--fcsparser-python", default="/tmp/oracle-fcsparser/bin/python")
     parser.add_argument(
-        "--oracle-max", type=float, default=1e6, help="largest size given to flowio/fcsparser"
+        "--oracle-max", type=float, default=1e7, help="largest size given to flowio/fcsparser"
     )
     parser.add_argument("--timeout", type=float, default=600)
     args = parser.parse_args(argv)
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(line + f"{peak:>9} |", flush=True)
                 path.unlink()
     print(f"\nmedian of {args.repeats} warm reads per cell, each reader in its own process; "
-          f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}")  # fmt: skip
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; python {sys.version.split()[0]}")  # fmt: skip
     return 0
 
 
