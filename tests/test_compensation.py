@@ -6,6 +6,9 @@ controls built here from a known matrix (truth × S + noise).
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -399,3 +402,34 @@ def test_spillover_survives_pickling_read_only():
     back = pickle.loads(pickle.dumps(sp))
     assert back == sp and not back.matrix.flags.writeable
     assert copy.deepcopy(sp) == sp
+
+
+# --------------------------------------------------------------------- oracle (FlowKit)
+FLOWKIT_COMP = r"""
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import flowkit as fk
+s = fk.Sample(sys.argv[1])
+s.apply_compensation(s.metadata["spill"])
+print(json.dumps({"names": list(s.pnn_labels), "events": s.get_events(source="comp").tolist()}))
+"""
+
+
+@pytest.mark.skipif(not os.environ.get("BCSC_ORACLE_PYTHON"), reason="BCSC_ORACLE_PYTHON not set")
+def test_file_compensation_agrees_with_flowkit():
+    from bcsc_flow.io.fcs import read_fcs
+
+    path = Path(__file__).parent / "data" / "fcs" / "FCS_3.0_Fortessa_PBS_Specimen_001_A1_A01.fcs"
+    out = subprocess.run(
+        [os.environ["BCSC_ORACLE_PYTHON"], "-c", FLOWKIT_COMP, str(path)],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    theirs = json.loads(out.stdout)
+    sample = read_fcs(path)
+    assert sample.spillover is not None and sample.spillover.keyword == "SPILL"
+    ours = compensate(sample)
+    assert list(ours.names) == theirs["names"]
+    cols = [ours.names.index(d) for d in sample.spillover.detectors]  # Time scaling differs
+    expected = np.array(theirs["events"])[:, cols]
+    np.testing.assert_allclose(ours.events[:, cols], expected, rtol=1e-9, atol=1e-6)
+    assert not np.allclose(sample.events[:, cols], expected)  # compensation did something
