@@ -40,6 +40,7 @@ __all__ = ["EvaluationContext"]
 
 
 _MARGIN = 1e-9  # in transformed units; transforms are far more accurate than this
+_BLOCK = 1 << 15  # events per block, so temporaries stay in the CPU cache
 
 
 def _compare(column: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
@@ -216,29 +217,36 @@ class EvaluationContext:
             return _compare(self.column(dimension), low, high)
         values = self.base(dimension)
         edges = [_preimage(transform, b) for b in (low, high)]
-        if any(e is False for e in edges):
+        if any(e is False for e in edges) or (low is None and high is None):
             return _compare(self.column(dimension), low, high)
-        out: np.ndarray | None = None
-        for bound, edge, is_low in ((low, edges[0], True), (high, edges[1], False)):
-            if bound is None:
-                continue
-            below, above = edge  # type: ignore[misc]
-            if is_low:
-                part = values > above
-            else:
-                part = values < below
-                if _nan_below_domain(transform):
-                    part &= values > 0
-            near = (values >= below) & (values <= above)
-            near |= np.isinf(values)  # +-inf: let the transform decide, as the full path would
-            band = np.flatnonzero(near)
-            if band.size:
+        positive_only = _nan_below_domain(transform)
+        out = np.empty(values.shape, dtype=bool)
+        for start in range(0, values.size, _BLOCK):
+            block = values[start : start + _BLOCK]
+            part: np.ndarray | None = None
+            bands: list[np.ndarray] = []
+            for bound, edge, is_low in ((low, edges[0], True), (high, edges[1], False)):
+                if bound is None:
+                    continue
+                below, above = edge  # type: ignore[misc]
+                sure = block > above if is_low else block < below
+                part = sure if part is None else part & sure
+                band = np.flatnonzero((block >= below) & (block <= above))
+                if band.size:
+                    bands.append(band)
+            assert part is not None
+            if positive_only and high is not None:
+                part &= block > 0  # flog is NaN (outside) for x <= 0
+            for band in bands:  # events within a hair of a bound: transform them exactly
                 with np.errstate(all="ignore"):
-                    exact = np.asarray(transform(values[band]), dtype=np.float64)
-                part[band] = exact >= bound if is_low else exact < bound
-            out = part if out is None else out & part
-        if out is None:
-            return ~np.isnan(self.column(dimension))
+                    exact = np.asarray(transform(block[band]), dtype=np.float64)
+                inside = ~np.isnan(exact)
+                if low is not None:
+                    inside &= exact >= low
+                if high is not None:
+                    inside &= exact < high
+                part[band] = inside
+            out[start : start + _BLOCK] = part
         return out
 
     def region(self, gate: Any) -> np.ndarray:
