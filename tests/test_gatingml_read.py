@@ -270,3 +270,32 @@ def test_fratio_dimensions_as_siblings_are_lenient():
     assert st.apply(s).mask("R").tolist() == [True, False]
     with pytest.raises(GatingMLError, match="strict mode"):
         gatingml.read(doc(body), strict=True)
+
+
+def test_non_square_spectrum_matrix_unmixes_with_the_pseudo_inverse():
+    spectrum = [[1.0, 0.5, 0.1], [0.2, 1.0, 0.6]]
+    rows = "".join(
+        "<transforms:spectrum>"
+        + "".join(f'<transforms:coefficient transforms:value="{v}"/>' for v in row)
+        + "</transforms:spectrum>"
+        for row in spectrum
+    )
+    body = (
+        '<transforms:spectrumMatrix transforms:id="Spectral"><transforms:fluorochromes>'
+        '<data-type:fcs-dimension data-type:name="FITC"/><data-type:fcs-dimension data-type:name="PE"/>'
+        "</transforms:fluorochromes><transforms:detectors>"
+        + "".join(f'<data-type:fcs-dimension data-type:name="D{i}"/>' for i in range(3))
+        + "</transforms:detectors>"
+        + rows
+        + "</transforms:spectrumMatrix>"
+        '<gating:RectangleGate gating:id="PEpos">'
+        + dim("PE", comp="Spectral", extra='gating:min="50"')
+        + "</gating:RectangleGate>"
+    )
+    st = gatingml.read(doc(body))
+    detectors = np.random.default_rng(2).uniform(0, 200, size=(300, 3))
+    s = Sample.from_array(detectors, ["D0", "D1", "D2"])
+    unmixed = detectors @ np.linalg.pinv(np.array(spectrum))  # least squares, computed here
+    clear = np.abs(unmixed[:, 1] - 50) > 1e-9  # leave rounding ties to the implementation
+    assert np.array_equal(st.apply(s).mask("PEpos")[clear], (unmixed[:, 1] >= 50)[clear])
+    assert 0 < st.apply(s).count("PEpos") < 300

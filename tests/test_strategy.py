@@ -222,3 +222,38 @@ def test_strategies_and_results_pickle(data: Sample):
     assert again.names == st.names and str(again) == str(st)
     res = pickle.loads(pickle.dumps(st.apply(data)))
     assert np.array_equal(res.mask("CD24-/low"), st.apply(data).mask("CD24-/low"))
+
+
+def test_fcs_compensation_uses_the_file_matrix():
+    from bcsc_flow.sample import FileSpillover
+
+    rng = np.random.default_rng(9)
+    observed = rng.uniform(0, 1000, size=(500, 3))
+    matrix = np.array([[1.0, 0.2, 0.05], [0.1, 1.0, 0.0], [0.0, 0.3, 1.0]])
+    plain = Sample.from_array(observed, ["FL1-A", "FL2-A", "SSC-A"])
+    spill = FileSpillover(("FL1-A", "FL2-A"), matrix[:2, :2], "$SPILLOVER")
+    sample = Sample(plain.name, plain.events, plain.channels, spillover=spill)
+    expected = observed[:, :2] @ np.linalg.inv(matrix[:2, :2])  # o · S⁻¹, computed here
+    st = GatingStrategy(
+        [
+            Population("fl2", Range(Dimension("FL2-A", compensation="FCS"), 100.0, 600.0)),
+            Population("ssc", Threshold(Dimension("SSC-A", compensation="FCS"), above=500.0)),
+            Population("raw", Range("FL2-A", 100.0, 600.0)),
+        ]
+    )
+    res = st.apply(sample)
+    clear = (np.abs(expected[:, 1] - 100) > 1e-9) & (np.abs(expected[:, 1] - 600) > 1e-9)
+    want = (expected[:, 1] >= 100) & (expected[:, 1] < 600)
+    assert np.array_equal(res.mask("fl2")[clear], want[clear])
+    assert np.array_equal(res.mask("ssc"), observed[:, 2] >= 500)  # not in the matrix: as is
+    assert not np.array_equal(res.mask("fl2"), res.mask("raw"))
+
+
+def test_ratio_dimension_bounds_clamp_before_gating():
+    from bcsc_flow.gates import RatioDimension
+    from bcsc_flow.transforms import Ratio
+
+    s = Sample.from_array(np.array([[1.0, 1.0], [10.0, 1.0], [0.0, 1.0]]), ["A", "B"])
+    clamped = RatioDimension("A", "B", Ratio(1.0, 0.0, 0.0, bound_max=5.0, bound_min=0.5))
+    assert Range(clamped, 5.0, 6.0).mask(s).tolist() == [False, True, False]
+    assert Range(clamped, 0.5, 0.6).mask(s).tolist() == [False, False, True]
