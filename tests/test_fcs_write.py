@@ -136,12 +136,26 @@ def test_write_is_atomic(tmp_path, monkeypatch):
         ({"channels": ["A", "B"], "markers": ["x"]}, "markers"),
         ({"channels": ["A", "B"], "keywords": {"$tot": "9"}}, "layout"),
         ({"channels": ["A", "B"], "keywords": {"$P1G": "2"}}, "layout"),
+        ({"channels": ["A", "B"], "keywords": {"$P1S": "CD44"}}, "markers="),
+        ({"channels": ["A", "B"], "keywords": {"$P3R": "1024"}}, "positive range"),
+        ({"channels": ["A", "B"], "keywords": {"$P1R": "-1"}}, "positive range"),
     ],
 )
 def test_bad_input_is_refused(tmp_path, kwargs, what):
     with pytest.raises(FCSWriteError, match=what):
         write_fcs(tmp_path / "bad.fcs", np.zeros((2, 2)), **kwargs)
     assert os.listdir(tmp_path) == []
+
+
+def test_ranges_from_channels_keywords_or_data(tmp_path):
+    from bcsc_flow.sample import Channel
+
+    values = np.array([[1.0, 2.0, 300.5], [4.0, 5.0, 6.0]])
+    chans = [Channel("FSC-A", "size", range=262144.0), "SSC-A", "APC-A"]
+    path = write_fcs(tmp_path / "r.fcs", values, channels=chans, keywords={"$p2r": "1024"})
+    s = read_fcs(path)
+    assert [s.keywords[f"$P{n}R"] for n in (1, 2, 3)] == ["262144", "1024", "301"]
+    assert s.markers == ("size", None, None)
 
 
 def test_bad_shapes_and_types_are_refused(tmp_path):

@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -60,15 +61,19 @@ def _number(x: float) -> str:
 
 
 def _channels(
-    source: Sample | None, n: int, names: Sequence[str] | None, markers: Sequence[str | None] | None
+    source: Sample | None,
+    n: int,
+    names: Sequence[str | Channel] | None,
+    markers: Sequence[str | None] | None,
 ) -> list[Channel]:
     if names is not None:
-        chans = [Channel(str(x)) for x in names]
-        if source is not None and len(names) == len(source.channels):
-            chans = [
-                Channel(str(x), c.marker, c.range, c.bits, c.log_decades, c.log_offset, c.gain)
-                for x, c in zip(names, source.channels, strict=True)
-            ]
+        kept = (
+            list(source.channels) if source is not None and len(names) == n else [None] * len(names)
+        )
+        chans = [
+            x if isinstance(x, Channel) else replace(old, name=str(x)) if old else Channel(str(x))
+            for x, old in zip(names, kept, strict=False)
+        ]
     elif source is not None:
         chans = list(source.channels)
     else:
@@ -81,16 +86,7 @@ def _channels(
         if len(markers) != n:
             raise FCSWriteError(f"write_fcs: {n} columns of events but {len(markers)} markers.")
         chans = [
-            Channel(
-                c.name,
-                (str(m) if m else None),
-                c.range,
-                c.bits,
-                c.log_decades,
-                c.log_offset,
-                c.gain,
-            )
-            for c, m in zip(chans, markers, strict=True)
+            replace(c, marker=str(m) if m else None) for c, m in zip(chans, markers, strict=True)
         ]
     seen: set[str] = set()
     for c in chans:
@@ -106,41 +102,59 @@ def _channels(
     return chans
 
 
+def _checked_extra(extra: Mapping[str, Any] | None, par: int) -> dict[str, tuple[str, str]]:
+    """User keywords by upper-case key; layout keys refused, ``$PnR`` checked."""
+    out: dict[str, tuple[str, str]] = {}
+    for key, value in (extra or {}).items():
+        k, v = str(key).strip(), str(value)
+        up = k.upper()
+        m = _PER_PARAMETER.match(up)
+        if m and m.group(2) in ("N", "S"):
+            raise FCSWriteError(f"write_fcs: set {k} through channels= / markers=, not keywords=.")
+        if up in _LAYOUT or (m and m.group(2) != "R" and m.group(2) in _REGENERATED):
+            raise FCSWriteError(
+                f"write_fcs: keyword {k} describes the file layout and is written by write_fcs itself."
+            )
+        if m and m.group(2) == "R":
+            try:
+                ok = 1 <= int(m.group(1)) <= par and float(v) > 0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise FCSWriteError(
+                    f"write_fcs: {k}={v!r}; expected a positive range for one of {par} parameters."
+                )
+        out[up] = (k, v)
+    return out
+
+
 def _keywords(
     source: Sample | None, chans: list[Channel], events: np.ndarray, extra: Mapping[str, Any] | None
 ) -> list[tuple[str, str]]:
-    carried: list[tuple[str, str]] = []
-    old_par = len(source.channels) if source is not None else 0
-    for key, value in source.keywords.items() if source is not None else ():
-        up = key.strip().upper()
-        m = _PER_PARAMETER.match(up)
-        if up in _LAYOUT or (m and (m.group(2) in _REGENERATED or old_par != len(chans))):
-            continue
-        carried.append((key.strip(), str(value)))
-    own: list[tuple[str, str]] = []
-    for n, (c, column) in enumerate(zip(chans, events.T, strict=True), start=1):
-        own += [(f"$P{n}N", c.name), (f"$P{n}B", "32"), (f"$P{n}E", "0,0")]
-        own.append((f"$P{n}R", _scale_range(c, column)))
-        if c.marker:
-            own.append((f"$P{n}S", c.marker))
+    overrides = _checked_extra(extra, len(chans))
     pairs = [
         ("$BYTEORD", "1,2,3,4"), ("$DATATYPE", "F"), ("$MODE", "L"), ("$NEXTDATA", "0"),
         ("$PAR", str(len(chans))), ("$TOT", str(events.shape[0])),
         ("$BEGINANALYSIS", "0"), ("$ENDANALYSIS", "0"), ("$BEGINSTEXT", "0"), ("$ENDSTEXT", "0"),
     ]  # fmt: skip
-    pairs += own
-    overrides = {str(k).strip().upper(): (str(k).strip(), str(v)) for k, v in (extra or {}).items()}
-    for up in overrides:
-        if up in _LAYOUT or (
-            _PER_PARAMETER.match(up) and _PER_PARAMETER.match(up).group(2) in _REGENERATED
-        ):  # type: ignore[union-attr]
-            raise FCSWriteError(
-                f"write_fcs: keyword {up} describes the file layout and is written by write_fcs itself."
-            )
-    fixed = {k.upper() for k, _ in pairs}
-    merged = [(k, v) for k, v in carried if k.upper() not in overrides and k.upper() not in fixed]
-    merged += [kv for up, kv in overrides.items() if up not in fixed]
-    return pairs + [(k, v) for k, v in merged if v != ""]
+    for n, (c, column) in enumerate(zip(chans, events.T, strict=True), start=1):
+        rng = overrides.pop(f"$P{n}R", (None, None))[1] or _scale_range(c, column)
+        pairs += [(f"$P{n}N", c.name), (f"$P{n}B", "32"), (f"$P{n}E", "0,0"), (f"$P{n}R", rng)]
+        if c.marker:
+            pairs.append((f"$P{n}S", c.marker))
+    carried: list[tuple[str, str]] = []
+    old_par = len(source.channels) if source is not None else 0
+    for key, value in source.keywords.items() if source is not None else ():
+        up = key.strip().upper()
+        m = _PER_PARAMETER.match(up)
+        if (
+            up in _LAYOUT
+            or up in overrides
+            or (m and (m.group(2) in _REGENERATED or old_par != len(chans)))
+        ):
+            continue
+        carried.append((key.strip(), str(value)))
+    return [(k, v) for k, v in pairs + carried + list(overrides.values()) if v != ""]
 
 
 def _delimiter(pairs: list[tuple[bytes, bytes]]) -> bytes:
@@ -184,7 +198,7 @@ def write_fcs(
     path: str | os.PathLike[str],
     sample_or_array: Sample | Any,
     *,
-    channels: Sequence[str] | None = None,
+    channels: Sequence[str | Channel] | None = None,
     markers: Sequence[str | None] | None = None,
     keywords: Mapping[str, Any] | None = None,
     overwrite: bool = False,
@@ -192,8 +206,10 @@ def write_fcs(
     """Write events (a :class:`Sample` or an array) as an FCS 3.1 float32 file; return the path.
 
     Events are written as given (a Sample's scale values), so ``$PnE`` is ``0,0`` and no
-    ``$PnG`` is written. Keywords of a Sample and ``keywords`` are kept, except those that
-    describe the layout. The file appears atomically; an existing file is replaced only
+    ``$PnG`` is written. ``channels`` are names (or :class:`Channel` values) for ``$PnN``,
+    ``markers`` give ``$PnS``; ``$PnR`` comes from the channel's range (in scale units),
+    ``keywords`` (which may set ``$PnR``) or the data maximum. Keywords of a Sample and
+    ``keywords`` are kept, except those that describe the layout. The file appears atomically; an existing file is replaced only
     with ``overwrite=True`` (else :class:`~bcsc_flow.errors.FCSWriteError`).
 
     Example
