@@ -8,8 +8,11 @@ synthetic workspace built here, independent numpy computations on known events.
 from __future__ import annotations
 
 import csv
+import json
 import math
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -377,3 +380,29 @@ def test_cli_import_flowjo_reports_errors(tmp_path, capsys):
     bad.write_text(re.sub("gating:RectangleGate", "gating:CurlyQuadGate", _quad_text()))
     assert main(["import-flowjo", str(bad), "--out", str(tmp_path / "x.xml")]) == 1
     assert "CurlyQuadGate" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------- oracle (FlowKit)
+FLOWKIT_WSP = r"""
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import flowkit as fk
+wsp, folder = sys.argv[1], sys.argv[2]
+ws = fk.Workspace(wsp, fcs_samples=folder)
+ws.analyze_samples(group_name="All Samples")
+rep = ws.get_analysis_report(group_name="All Samples")
+print(json.dumps({r.gate_name: int(r["count"]) for _, r in rep.iterrows()}))
+"""
+
+
+@pytest.mark.skipif(not os.environ.get("BCSC_ORACLE_PYTHON"), reason="BCSC_ORACLE_PYTHON not set")
+@pytest.mark.parametrize("wsp", sorted(DATA.glob("*/*.wsp")), ids=lambda p: p.stem)
+def test_every_workspace_count_agrees_with_flowkit(wsp):
+    out = subprocess.run(
+        [os.environ["BCSC_ORACLE_PYTHON"], "-c", FLOWKIT_WSP, str(wsp), str(wsp.parent)],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    theirs = json.loads(out.stdout)
+    table = read_workspace(wsp).compare_counts()
+    ours = dict(zip(table["population"], table["count"], strict=True))
+    assert theirs and all(ours[name] == count for name, count in theirs.items())
