@@ -400,6 +400,41 @@ def _add_import_flowjo(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_import_flowjo)
 
 
+def _cmd_template(args: argparse.Namespace) -> int:
+    from bcsc_flow.template import load_template
+    from bcsc_flow.template_tools import describe, export_gatingml
+
+    tpl = load_template(args.template)
+    if args.template_command == "check":
+        sample = None
+        if args.fcs:
+            from bcsc_flow.io.fcs import read_fcs
+
+            sample = read_fcs(args.fcs)
+        sys.stdout.write(describe(tpl, sample) + "\n")
+        return 0
+    paths = export_gatingml(tpl, args.folder, args.sheet, args.out)
+    sys.stdout.write(f"wrote {len(paths) - 1} Gating-ML file(s) and thresholds.csv to {args.out}\n")
+    return 0
+
+
+def _add_template(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("template", help="check a gating template or export it frozen as Gating-ML")
+    tsub = p.add_subparsers(dest="template_command", metavar="ACTION", required=True)
+    check = tsub.add_parser("check", help="validate; print the tree (and markers found in --fcs)")
+    check.add_argument("template", help="built-in template name (bcsc) or a YAML file")
+    check.add_argument("--fcs", help="an FCS file: show how each panel marker is found in it")
+    check.set_defaults(func=_cmd_template)
+    export = tsub.add_parser(
+        "export-gatingml", help="freeze against a sheet; one Gating-ML file per test sample"
+    )
+    export.add_argument("template", help="built-in template name (bcsc) or a YAML file")
+    export.add_argument("--folder", required=True, help="folder holding the FCS files")
+    export.add_argument("--sheet", required=True, help="sample sheet CSV")
+    export.add_argument("--out", required=True, help="output folder for the XML files")
+    export.set_defaults(func=_cmd_template)
+
+
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_info, add_analyze]
 _SUBCOMMANDS.append(_add_simulate)
 _SUBCOMMANDS.append(_add_sort_report)
@@ -407,6 +442,7 @@ _SUBCOMMANDS.append(_add_export_population)
 _SUBCOMMANDS.append(_add_compare)
 _SUBCOMMANDS.append(_add_import_flowjo)
 _SUBCOMMANDS.append(_add_cohorts)
+_SUBCOMMANDS.append(_add_template)
 
 
 def build_parser() -> argparse.ArgumentParser:

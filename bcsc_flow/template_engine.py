@@ -13,8 +13,8 @@ target file's real dimensions (detector, compensation, transform).
 
 Example
 -------
->>> _looks_compensated_names(["FSC-A", "Comp-FITC-A"])
-True
+>>> _key("cq", {"q": 0.995})
+'["cq", {"q": 0.995}]'
 """
 
 from __future__ import annotations
@@ -22,12 +22,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from bcsc_flow.dimensions import FILE_COMPENSATION, UNCOMPENSATED, Dimension
-from bcsc_flow.errors import CompensationWarning, GatingWarning, SheetError, TemplateError, warn
+from bcsc_flow.errors import (
+    CompensationWarning,
+    GatingWarning,
+    TemplateError,
+    warn,
+)
 from bcsc_flow.gates import And, Ellipse, Gate, Not, Or, Polygon, Range, Rectangle, Threshold
 from bcsc_flow.recipes import (
     Cells,
@@ -39,6 +45,7 @@ from bcsc_flow.recipes import (
     StableFlow,
 )
 from bcsc_flow.sample import Channel, Sample
+from bcsc_flow.template_controls import looks_compensated, match_control, template_spillover
 from bcsc_flow.template_schema import ROOT
 
 if TYPE_CHECKING:
@@ -51,25 +58,6 @@ if TYPE_CHECKING:
 __all__ = ["Engine"]
 
 _PASS_ALL = -1e300
-_COMP_KEYWORDS = ("COMPENSATED", "$COMPENSATED", "FJ_COMPENSATED", "DATA COMPENSATED")
-
-
-def _looks_compensated_names(names: list[str] | tuple[str, ...]) -> bool:
-    return any(n.lower().startswith("comp-") for n in names)
-
-
-def _looks_compensated(sample: Sample) -> bool:
-    if _looks_compensated_names(sample.names):
-        return True
-    for key in _COMP_KEYWORDS:
-        if key in sample.keywords and sample.keywords[key].strip().upper() in (
-            "TRUE",
-            "YES",
-            "1",
-            "T",
-        ):
-            return True
-    return False
 
 
 def _key(*parts: Any) -> str:
@@ -123,6 +111,7 @@ class Engine:
         self._pooled: dict[str, tuple[Gate, Provenance]] = {}
         self._comp: dict[str, str] = {}
         self._spill: dict[str, dict[str, Any]] = {}
+        self._batch_spill: dict[str, Any] = {}
         self.skipped: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ files, markers, dims
@@ -144,44 +133,41 @@ class Engine:
         if name in self._comp:
             return self._comp[name]
         policy = self.t.compensation["source"]
-        sample = self.samples[name]
         ref = UNCOMPENSATED
-        if policy == "file":
-            if sample.spillover is not None and _looks_compensated(sample):
-                warn(f"{self.file_of(name)}: data look compensated already (Comp- channels or a "
-                     "compensated keyword); the file's matrix is not applied again.", CompensationWarning)  # fmt: skip
-            elif sample.spillover is not None:
-                ref = FILE_COMPENSATION
+        if policy == "file" and self.samples[name].spillover is not None:
+            ref = (
+                FILE_COMPENSATION
+                if not self._batch_compensated(self.rows[name]["batch"])
+                else UNCOMPENSATED
+            )
         elif policy in ("matrix", "controls"):
             ref = "template"
             self._spill[name] = {"template": self._template_spillover(name)}
         self._comp[name] = ref
         return ref
 
+    def _batch_compensated(self, batch: str) -> bool:
+        """Whether a batch's files look compensated already (decided once, with a warning)."""
+        key = f"compensated:{batch}"
+        if key not in self._batch_spill:
+            files = [
+                n
+                for n, r in self.rows.items()
+                if r["batch"] == batch and self.samples[n].spillover is not None
+            ]
+            flagged = [n for n in files if looks_compensated(self.samples[n])]
+            self._batch_spill[key] = bool(flagged)
+            if flagged:
+                warn(f"batch {batch!r}: {len(flagged)} of {len(files)} files look compensated already although "
+                     f"they carry a spillover matrix (e.g. {self.file_of(flagged[0])}); the matrix is not "
+                     "applied again to any file of the batch (compensation: file).", CompensationWarning)  # fmt: skip
+        return bool(self._batch_spill[key])
+
     def _template_spillover(self, name: str) -> Any:
-        from pathlib import Path
-
-        from bcsc_flow import compensation as comp
-
-        if self.t.compensation["source"] == "matrix":
-            path = Path(self.t.compensation["matrix"])
-            if not path.is_absolute() and self.t.source and Path(self.t.source).exists():
-                path = Path(self.t.source).parent / path
-            reader = getattr(comp.Spillover, "from_csv", None)
-            if reader is None:
-                raise TemplateError(
-                    f"{self.t.source}: compensation.matrix needs Spillover.from_csv, not available."
-                )
-            return reader(path)
-        builder = getattr(comp.Spillover, "from_controls", None)
-        if builder is None:
-            raise TemplateError(
-                f"{self.t.source}: compensation 'controls' is not supported by this bcsc_flow; use 'file' or a matrix."
-            )
         batch = self.rows[name]["batch"]
-        singles = {r["role"].split(":", 1)[1]: self.samples[n] for n, r in self.rows.items()
-                   if r["role"].startswith("single:") and r["batch"] == batch}  # fmt: skip
-        return builder(singles)
+        if batch not in self._batch_spill:
+            self._batch_spill[batch] = template_spillover(self.t, self.rows, self.samples, batch)
+        return self._batch_spill[batch]
 
     def spillovers(self, name: str) -> dict[str, Any]:
         """Named spillover matrices the strategy of this sample needs."""
@@ -326,10 +312,15 @@ class Engine:
             used_role = self.rows[ctrl]["role"]
             ckey = _key("cq", ctrl, within, marker, side, args)
             if ckey not in self._pooled:
-                cdim = self.dim(ctrl, marker)
-                view = self.samples[ctrl].subset(self.mask(ctrl, within))
+                cdim = self.dim(ctrl, marker, transformed=False)
+                values = np.asarray(self.context(ctrl).column(cdim))[self.mask(ctrl, within)]
+                view = Sample(
+                    name=Path(self.file_of(ctrl)).name,
+                    events=values[:, None],
+                    channels=(Channel(marker),),
+                )
                 match = self.t.controls[role]["match"]
-                recipe = ControlQuantile(Dimension(cdim.channel, cdim.transform, cdim.compensation), used_role, side,
+                recipe = ControlQuantile(Dimension(marker, self._transform(marker)), used_role, side,
                                          args["q"], args["multiply"], args["offset"],
                                          "per_sample" if match == "pair" else "per_batch")  # fmt: skip
                 self._pooled[ckey] = recipe.resolve(None, {used_role: view})
@@ -408,38 +399,7 @@ class Engine:
     # ------------------------------------------------------------------ controls
     def control_for(self, name: str, role: str, *, purpose: str) -> str:
         """The sample name of the control of ``role`` matched to sample ``name``."""
-        row = self.rows[name]
-        entry = self.t.controls.get(role, {"match": "batch", "alternatives": []})
-        if row["role"] == role:
-            return name
-        roles = [role, *entry["alternatives"]]
-        batch_rows = {n: r for n, r in self.rows.items() if r["batch"] == row["batch"]}
-        for r in roles:
-            if entry["match"] == "pair":
-                hits = [
-                    n
-                    for n, x in self.rows.items()
-                    if x["role"] == r and row["pair_id"] and x["pair_id"] == row["pair_id"]
-                ]
-                if not hits:
-                    hits = [n for n, x in batch_rows.items() if x["role"] == r and x["condition"] == row["condition"]
-                            and not x["pair_id"]]  # fmt: skip
-            else:
-                hits = [n for n, x in batch_rows.items() if x["role"] == r]
-            if len(hits) > 1:
-                raise SheetError(
-                    f"batch {row['batch']!r}: {len(hits)} controls with role {r!r} match sample {name!r} "
-                    f"({', '.join(hits)}); keep one per batch (or give pair_id to pair them)."
-                )
-            if hits:
-                return hits[0]
-        have = sorted({x["role"] for x in batch_rows.values()})
-        how = "pair_id " + repr(row["pair_id"]) if entry["match"] == "pair" else "batch"
-        raise SheetError(
-            f"batch {row['batch']!r} has no control with role {' or '.join(map(repr, roles))} for sample "
-            f"{name!r} (matched by {how}; needed by {purpose} of template {self.t.name!r}). "
-            f"Roles in this batch: {', '.join(have)}. Add the control to the sample sheet."
-        )
+        return match_control(self.t, self.rows, name, role, purpose=purpose)
 
     # ------------------------------------------------------------------ reports
     def threshold_rows(self, tests: list[str]) -> list[dict[str, Any]]:

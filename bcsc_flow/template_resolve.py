@@ -110,6 +110,16 @@ class Resolution:
         return self.strategies[sample]
 
 
+def _canonical_roles(frame: pd.DataFrame, template: Template) -> pd.DataFrame:
+    """Spell roles as the template does (``FMO:cd44`` → ``fmo:CD44``); ``test`` lower-case."""
+    known = {"test", "unstained", "deab"}
+    for role, spec in template.controls.items():
+        known |= {role, *spec["alternatives"]}
+    spelled = {r.lower(): r for r in known}
+    frame["role"] = [spelled.get(r.strip().lower(), r.strip()) for r in frame["role"]]
+    return frame
+
+
 def _check_sheet(sheet: pd.DataFrame, samples: Mapping[str, Sample]) -> pd.DataFrame:
     missing = [c for c in ("sample", "role", "batch") if c not in sheet.columns]
     if missing:
@@ -177,7 +187,7 @@ def resolve(template: Template, samples: Mapping[str, Sample], sheet: pd.DataFra
     from bcsc_flow.recipes import thresholds_frame
     from bcsc_flow.strategy import GatingStrategy, Population
 
-    frame = _check_sheet(sheet, samples)
+    frame = _canonical_roles(_check_sheet(sheet, samples), template)
     engine = Engine(template, samples, frame)
     tests = frame.loc[frame["role"] == "test", "sample"].tolist()
     strategies: dict[str, GatingStrategy] = {}

@@ -16,8 +16,9 @@ import pytest
 
 import bcsc_flow as bf
 from bcsc_flow import gatingml
-from bcsc_flow.errors import GatingWarning, SheetError
+from bcsc_flow.errors import CompensationWarning, GatingWarning, SheetError
 from bcsc_flow.simulate import experiment
+from bcsc_flow.template import Template
 
 PROFILES = ("aria", "fortessa", "cytoflex", "legacy")
 SEEDS = (0, 1, 2, 3, 4)
@@ -156,3 +157,41 @@ def test_resolve_warns_nothing_on_clean_data(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         resolution = bf.load_template("bcsc").resolve(samples, sheet)
     assert isinstance(resolution.thresholds, pd.DataFrame) and len(resolution.strategies) == 6
+
+
+def _errors(resolution, samples, truth) -> list[tuple[float, float]]:
+    out = []
+    for name, strategy in resolution.strategies.items():
+        r = strategy.apply(samples[name])
+        live = r.count("live")
+        out.append(
+            (
+                100.0 * r.count("BCSC") / live - truth[(name, "BCSC")],
+                100.0 * r.count("ALDH+") / live - truth[(name, "ALDH+")],
+            )
+        )
+    return out
+
+
+def test_already_compensated_files_are_not_compensated_twice(tmp_path: Path) -> None:
+    res, sheet, samples = _run(tmp_path, "aria", 19, already_compensated=True)
+    with pytest.warns(CompensationWarning, match="look compensated already"):
+        resolution = bf.load_template("bcsc").resolve(samples, sheet)
+    truth = res.truth.set_index(["sample", "population"])["true_pct_of_parent"]
+    for bcsc, aldh in _errors(resolution, samples, truth):
+        assert abs(bcsc) <= 0.5 and abs(aldh) <= 0.7
+    dims = {d.compensation for d in resolution.strategies["unt_r1"]["BCSC"].gate.dimensions}
+    assert dims == {"uncompensated"}
+
+
+def test_compensation_from_single_stain_controls(tmp_path: Path) -> None:
+    res, sheet, samples = _run(tmp_path, "fortessa", 20)
+    doc = bf.load_template("bcsc").to_document()
+    doc["compensation"] = "controls"
+    tpl = Template.from_document(doc, "controls.yaml")
+    resolution = tpl.resolve(samples, sheet)
+    strategy = resolution.strategies["irr_r1"]
+    assert "template" in strategy.spillovers
+    truth = res.truth.set_index(["sample", "population"])["true_pct_of_parent"]
+    for bcsc, aldh in _errors(resolution, samples, truth):
+        assert abs(bcsc) <= 0.5 and abs(aldh) <= 0.7
