@@ -195,3 +195,46 @@ def test_compensation_from_single_stain_controls(tmp_path: Path) -> None:
     truth = res.truth.set_index(["sample", "population"])["true_pct_of_parent"]
     for bcsc, aldh in _errors(resolution, samples, truth):
         assert abs(bcsc) <= 0.5 and abs(aldh) <= 0.7
+
+
+FLOW_TEMPLATE = """
+schema_version: 1
+name: flow
+version: "1"
+panel:
+  Time: {kind: time, detectors: [Time, HDR-T]}
+  CD44: {stain: [CD44]}
+  viability: {stain: [Viability]}
+populations:
+  - {name: stable, parent: root, gate: {stable_flow: {time: Time, watch: [CD44]}}}
+  - name: live
+    parent: stable
+    gate: {threshold: {dim: viability, below: {density_valley: {other_peak: above, min_separation: 0.3, scope: SCOPE}}}}
+"""
+
+
+def test_stable_flow_removes_a_clog_and_scopes_pool_samples(tmp_path: Path) -> None:
+    from bcsc_flow.simulate import read_event_truth
+
+    _, sheet, samples = _run(tmp_path, "aria", 22, clog_samples=("unt_r1",))
+    for scope in ("per_sample", "per_batch", "fixed"):
+        tpl = bf.template.parse_template(FLOW_TEMPLATE.replace("SCOPE", scope), f"{scope}.yaml")
+        resolution = tpl.resolve(samples, sheet)
+        cuts = {n: st["live"].gate.below for n, st in resolution.strategies.items()}
+        batches = sheet.set_index("sample")["batch"]
+        by_batch = {}
+        for n, cut in cuts.items():
+            by_batch.setdefault(batches[n], set()).add(cut)
+        if scope == "per_sample":
+            assert len(set(cuts.values())) == len(cuts)
+        elif scope == "per_batch":
+            assert all(len(v) == 1 for v in by_batch.values()) and len(set(cuts.values())) == len(
+                by_batch
+            )
+        else:
+            assert len(set(cuts.values())) == 1
+    clog = read_event_truth(tmp_path / "truth" / "unt_r1.npz").extra["in_clog"]
+    kept = resolution.strategies["unt_r1"].apply(samples["unt_r1"]).mask("stable")
+    assert (~kept[clog]).mean() > 0.9 and (~kept[~clog]).mean() < 0.01
+    kept_clean = resolution.strategies["irr_r1"].apply(samples["irr_r1"]).mask("stable")
+    assert kept_clean.mean() > 0.99
