@@ -43,12 +43,24 @@ _NCNAME = re.compile(r"^[^\W\d][\w.\-]*$")
 
 
 def qname(namespace: str, local: str) -> str:
-    """ElementTree's ``{uri}local`` form."""
+    """ElementTree's ``{uri}local`` form.
+
+    Example
+    -------
+    >>> qname("urn:x", "id")
+    '{urn:x}id'
+    """
     return f"{{{namespace}}}{local}"
 
 
 def split(tag: str) -> tuple[str, str]:
-    """(namespace URI, local name) of an ElementTree tag or attribute key."""
+    """(namespace URI, local name) of an ElementTree tag or attribute key.
+
+    Example
+    -------
+    >>> split("{urn:x}RectangleGate"), split("plain")
+    (('urn:x', 'RectangleGate'), ('', 'plain'))
+    """
     if tag.startswith("{"):
         uri, _, local = tag[1:].partition("}")
         return uri, local
@@ -75,7 +87,13 @@ def _number(where: str, text: str | None) -> float:
 
 @dataclass
 class Reader:
-    """Parsing state: the lenient/strict policy and the objects defined so far."""
+    """Parsing state: the lenient/strict policy and the objects defined so far.
+
+    Example
+    -------
+    >>> Reader(strict=True).fail(Element("x"), "bad").args[0]
+    'Gating-ML document: <x>: bad'
+    """
 
     strict: bool = False
     source: str = "Gating-ML document"
@@ -323,7 +341,13 @@ class Reader:
 
 
 def finite(where: str, value: float) -> float:
-    """Refuse NaN/inf coordinates."""
+    """Refuse NaN/inf coordinates.
+
+    Example
+    -------
+    >>> finite("gate 'P'", 2.5)
+    2.5
+    """
     if not math.isfinite(value):
         raise GatingMLError(f"{where}: coordinate must be finite, got {value!r}.")
     return value

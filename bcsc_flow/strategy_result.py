@@ -45,7 +45,18 @@ POPULATION_COLUMNS = (
 
 
 def evaluate(strategy: GatingStrategy, sample: Sample) -> GatingResult:
-    """Final masks of every population of ``strategy`` on ``sample`` (see GatingStrategy.apply)."""
+    """Final masks of every population of ``strategy`` on ``sample`` (see GatingStrategy.apply).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from bcsc_flow.sample import Sample
+    >>> from bcsc_flow.gates import Range
+    >>> from bcsc_flow.strategy import GatingStrategy
+    >>> st = GatingStrategy().add("a", Range("A", 0, 1))
+    >>> evaluate(st, Sample.from_array(np.array([[0.5]]), ["A"])).count("a")
+    1
+    """
     masks: dict[str, np.ndarray] = {}
 
     def resolve(name: str) -> np.ndarray:
