@@ -29,10 +29,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from bcsc_flow.errors import BcscFlowWarning, TemplateError, did_you_mean, warn
+from bcsc_flow.frozen import FrozenMap
 from bcsc_flow.template_schema import CURRENT_SCHEMA, ROOT, upgrade, validate
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "templates"
 
 def _freeze(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+        return FrozenMap({k: _freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
     return value
@@ -68,7 +68,8 @@ class Template:
     """A validated gating template (build it with :func:`load_template`/:func:`parse_template`).
 
     Sections are read-only mappings/tuples of plain values, exactly as normalised by the
-    schema. Two templates are equal when their digests are.
+    schema. Two templates are equal when their digests are; templates pickle (for worker
+    processes).
 
     Example
     -------

@@ -48,6 +48,14 @@ def test_builtin_and_path_load_the_same_template() -> None:
     ]
 
 
+def test_template_pickles_for_worker_processes() -> None:
+    import pickle
+
+    tpl = load_template("bcsc")
+    back = pickle.loads(pickle.dumps(tpl))
+    assert back == tpl and back.populations == tpl.populations and back.source == tpl.source
+
+
 def test_unknown_template_name_suggests_builtin() -> None:
     with pytest.raises(TemplateError, match=r"neither a built-in.*Did you mean 'bcsc'"):
         load_template("bcsd")
