@@ -22,6 +22,7 @@ Example
 
 from __future__ import annotations
 
-from bcsc_flow.flowjo._workspace import FlowJoPopulation, FlowJoSample, Workspace, read_workspace
+from bcsc_flow.flowjo._model import FlowJoPopulation, FlowJoSample, Workspace
+from bcsc_flow.flowjo._reader import read_workspace
 
 __all__ = ["FlowJoPopulation", "FlowJoSample", "Workspace", "read_workspace"]
