@@ -6,6 +6,7 @@
 :func:`plan_sort`             events and time needed for a target number of cells
 :func:`export_population`     a population's events as a new FCS file, with provenance
 :func:`index_sort_positions`  wells of index-sorted events (BD keywords)
+:func:`sort_sheet`            sort-gate coordinates in raw and display units, for operators
 ============================  ============================================================
 
 Purity follows DOMAIN.md §5.2: the post-sort sample is gated with the gates frozen on the
@@ -38,6 +39,7 @@ from bcsc_flow.gates import Gate
 from bcsc_flow.sorting_export import export_population
 from bcsc_flow.sorting_index import index_sort_positions
 from bcsc_flow.sorting_plan import plan_sort, theoretical_efficiency_pct
+from bcsc_flow.sorting_sheet import sort_sheet
 from bcsc_flow.sorting_yield import PURITY_FLAG_PCT, sort_summary, wilson_interval
 from bcsc_flow.strategy import GatingStrategy, Population
 
@@ -52,6 +54,7 @@ __all__ = [
     "index_sort_positions",
     "plan_sort",
     "purity",
+    "sort_sheet",
     "sort_summary",
     "theoretical_efficiency_pct",
     "wilson_interval",

@@ -517,3 +517,52 @@ def test_cli_export_population(tmp_path, capsys) -> None:
     assert "wrote 30 events of 'HER2pos'" in capsys.readouterr().out
     assert main(args) == 1  # refuses to overwrite
     assert "overwrite" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- sort sheet
+
+
+def test_sort_sheet_raw_values_reproduce_the_gate() -> None:
+    from bcsc_flow.dimensions import Dimension
+    from bcsc_flow.gates import Polygon, Threshold
+    from bcsc_flow.sorting import sort_sheet
+    from bcsc_flow.strategy import GatingStrategy
+    from bcsc_flow.transforms import Logicle
+
+    f = Logicle(262144.0, 0.5, 4.5)
+    cd44, cd24 = Dimension("APC-A", f, "FCS"), Dimension("PE-A", f, "FCS")
+    strategy = (
+        GatingStrategy()
+        .add("cells", Polygon(("FSC-A", "SSC-A"), [(1e4, 1e4), (2e5, 1e4), (2e5, 2e5)]))
+        .add("CD44+", Threshold(cd44, above=0.55), parent="cells")
+        .add("CD24-", Threshold(cd24, below=0.45), parent="cells")
+        .add("BCSC", "CD44+" & Threshold(cd24, below=0.45), parent="cells")
+    )
+    rng = np.random.default_rng(0)
+    ev = np.column_stack([rng.uniform(0, 2e5, (500, 2)), rng.uniform(-100, 1e5, (500, 2))])
+    sample = Sample.from_array(
+        ev, ["FSC-A", "SSC-A", "APC-A", "PE-A"], markers=[None, None, "CD44", "CD24"]
+    )
+    result = strategy.apply(sample)
+    sheet = sort_sheet(result, ["BCSC"])
+    assert sheet["population"].tolist() == ["cells"] * 6 + ["CD44+", "BCSC"]  # tree order
+    assert sheet.loc[sheet["population"] == "cells", "raw_value"].tolist() == [
+        1e4,
+        1e4,
+        2e5,
+        1e4,
+        2e5,
+        2e5,
+    ]
+    bcsc = sheet[sheet["population"] == "BCSC"].iloc[0]
+    assert (bcsc["marker"], bcsc["transform"], bcsc["compensation"]) == ("CD24", "logicle", "FCS")
+    cd44_raw = float(sheet.loc[sheet["population"] == "CD44+", "raw_value"].iloc[0])
+    assert float(f(np.array([cd44_raw]))[0]) == pytest.approx(0.55, abs=1e-9)
+    # an operator's gate at the raw value splits events exactly like the frozen gate
+    # (the file has no $SPILLOVER, so "FCS" compensation leaves the values as they are)
+    in_cells = np.asarray(result.mask("cells"))
+    by_hand = in_cells & (sample["APC-A"] >= cd44_raw)
+    assert np.array_equal(by_hand, np.asarray(result.mask("CD44+")))
+    assert bcsc["pct_of_parent"] == pytest.approx(result.pct_of_parent("BCSC"))
+    with pytest.raises(StrategyError, match="no population 'BSCS'"):
+        sort_sheet(result, ["BSCS"])
