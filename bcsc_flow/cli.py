@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 from bcsc_flow import __version__
 from bcsc_flow.cli_analyze import add_analyze
+from bcsc_flow.cli_report import add_report
 from bcsc_flow.errors import BcscFlowError
 
 __all__ = ["main"]
@@ -443,6 +444,7 @@ _SUBCOMMANDS.append(_add_compare)
 _SUBCOMMANDS.append(_add_import_flowjo)
 _SUBCOMMANDS.append(_add_cohorts)
 _SUBCOMMANDS.append(_add_template)
+_SUBCOMMANDS.append(add_report)
 
 
 def build_parser() -> argparse.ArgumentParser:
