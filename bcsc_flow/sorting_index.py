@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bcsc_flow.errors import FCSWarning, warn
+from bcsc_flow.errors import FCSWarning, StrategyError, warn
 
 if TYPE_CHECKING:
     from bcsc_flow.sample import Sample
@@ -177,6 +177,11 @@ def index_sort_positions(sample: Sample, result: Any = None) -> pd.DataFrame:
     >>> index_sort_positions(s).to_dict("list")
     {'event': [0, 1], 'row': [1, 3], 'col': [2, 4], 'well': ['B3', 'D5']}
     """
+    if result is not None and result.total_count != len(sample):
+        raise StrategyError(
+            f"index_sort_positions: the gating result has {result.total_count} events but "
+            f"sample {sample.name!r} has {len(sample)}; gate this sample."
+        )
     text = _location_text(sample)
     rows, cols = _parse_entries(sample, text) if text else ([], [])
     _check_count(sample, len(rows))
@@ -217,13 +222,6 @@ def index_sort_positions(sample: Sample, result: Any = None) -> pd.DataFrame:
     )
     table.loc[~valid, ["row", "col"]] = pd.NA
     if result is not None:
-        for name in _population_names(result):
+        for name in result.names:
             table[name] = np.asarray(result.mask(name))[: len(table)]
     return table
-
-
-def _population_names(result: Any) -> list[str]:
-    names = getattr(result, "populations", None)
-    if names is None:
-        names = getattr(result.strategy, "names", ())
-    return [n if isinstance(n, str) else n.name for n in names]

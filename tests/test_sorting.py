@@ -566,3 +566,20 @@ def test_sort_sheet_raw_values_reproduce_the_gate() -> None:
     assert bcsc["pct_of_parent"] == pytest.approx(result.pct_of_parent("BCSC"))
     with pytest.raises(StrategyError, match="no population 'BSCS'"):
         sort_sheet(result, ["BSCS"])
+
+
+def test_index_sort_with_gate_memberships() -> None:
+    from bcsc_flow.gates import Threshold
+    from bcsc_flow.strategy import GatingStrategy
+
+    sample = Sample.from_array(
+        np.array([[1.0], [5.0], [7.0]]),
+        ["HER2"],
+        keywords={"INDEX SORTING LOCATIONS_1": "0,0;0,1;0,2;"},
+    )
+    result = GatingStrategy().add("HER2+", Threshold("HER2", above=4.0)).apply(sample)
+    table = index_sort_positions(sample, result)
+    assert list(table.columns) == ["event", "row", "col", "well", "HER2+"]
+    assert table["HER2+"].tolist() == [False, True, True]
+    with pytest.raises(StrategyError, match="gate this sample"):
+        index_sort_positions(sample.subset(np.array([0, 1])), result)
