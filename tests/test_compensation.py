@@ -279,6 +279,59 @@ def test_csv_with_fluorochrome_rows_gives_non_square(tmp_path):
     assert sp.fluorochromes == ("FITC", "PE") and sp.matrix.shape == (2, 3)
 
 
+def test_flowjo_classic_text_export_with_prefix_line_and_cr_endings(tmp_path):
+    # FlowJo's old matrix text: title, prefix<TAB>suffix, names, rows; CR line ends
+    text = "HRH 960814\r<\t>\rFluor\tPhyEry\tCy5PE\r1.0000\t0.1803\t0.0404\r0.0091\t1.0000\t0.2595\r0.0045\t0.0473\t1.0000\r"
+    sp = Spillover.from_csv(_write(tmp_path, text, "comp.txt"))
+    assert sp.name == "HRH 960814" and sp.detectors == ("Fluor", "PhyEry", "Cy5PE")
+    np.testing.assert_allclose(sp.matrix[0], [1.0, 0.1803, 0.0404])
+    np.testing.assert_allclose(sp.matrix[2], [0.0045, 0.0473, 1.0])
+
+
+def test_flowjo_mtx_xml(tmp_path):
+    rows = {
+        "Fluor": [1.0, 0.16476, 0.03454],
+        "PhyEry": [0.0172, 1.0, 0.21598],
+        "Cy5PE": [0.00632, 0.23652, 1.0],
+    }
+    names = list(rows)
+    body = "".join(
+        f'<Channel name="{r}">'
+        + "".join(f'<ChannelValue name="{c}" value="{v}"/>' for c, v in zip(names, vals))
+        + "</Channel>"
+        for r, vals in reversed(rows.items())  # row order differs from column order
+    )
+    xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<CompensationMatrix name="compensation2.mtx" prefix="Comp-" suffix="">{body}</CompensationMatrix>'
+    sp = Spillover.from_csv(_write(tmp_path, xml, "m.mtx"))
+    assert sp.name == "compensation2.mtx" and sp.detectors == tuple(names)
+    np.testing.assert_allclose(sp.matrix, np.array(list(rows.values())))
+
+
+def test_flowjo10_spillover_matrix_xml(tmp_path):
+    t = "http://www.isac-net.org/std/Gating-ML/v2.0/transformations"
+    d = "http://www.isac-net.org/std/Gating-ML/v2.0/datatypes"
+    rows = "".join(
+        f'<transforms:spillover data-type:parameter="{r}">'
+        + "".join(
+            f'<transforms:coefficient data-type:parameter="{c}" transforms:value="{float(S4[i, j])!r}"/>'
+            for j, c in enumerate(DETS)
+        )
+        + "</transforms:spillover>"
+        for i, r in enumerate(DETS)
+    )
+    xml = f'<transforms:spilloverMatrix xmlns:transforms="{t}" xmlns:data-type="{d}" name="Acq">{rows}</transforms:spilloverMatrix>'
+    sp = Spillover.from_csv(_write(tmp_path, xml, "m.mtx"))
+    assert sp.name == "Acq" and sp.detectors == tuple(DETS)
+    np.testing.assert_array_equal(sp.matrix, S4)
+
+
+def test_unreadable_or_foreign_xml(tmp_path):
+    with pytest.raises(CompensationError, match="not readable XML"):
+        Spillover.from_csv(_write(tmp_path, "<CompensationMatrix><Channel>", "a.mtx"))
+    with pytest.raises(CompensationError, match="not a FlowJo compensation matrix"):
+        Spillover.from_csv(_write(tmp_path, "<Gating-ML/>", "b.mtx"))
+
+
 def test_csv_round_trip(tmp_path):
     sp = Spillover.from_array(S4, DETS, name="x")
     sp.to_csv(tmp_path / "out.csv")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bcsc_flow.compensation._text import parse_matrix_text
+from bcsc_flow.compensation._text import parse_matrix_text, parse_matrix_xml
 from bcsc_flow.errors import CompensationError
 from bcsc_flow.sample import Sample
 
@@ -152,7 +152,8 @@ class Spillover:
         tab, semicolon or whitespace separators; quotes; an optional single-field first
         line is taken as the matrix name. Rows named like the header are reordered to the
         header's order; other row names become ``fluorochromes``. A matrix whose
-        diagonal is 100 is read as percent and divided by 100.
+        diagonal is 100 is read as percent and divided by 100. FlowJo's XML ``.mtx``
+        files (``CompensationMatrix`` or ``spilloverMatrix``) are recognised and read too.
 
         Example
         -------
@@ -165,10 +166,17 @@ class Spillover:
         """
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8-sig")
+            data = p.read_bytes()
         except OSError as exc:
             raise CompensationError(f"Cannot read spillover file {str(p)!r}: {exc}.") from None
-        parsed = parse_matrix_text(text, str(p))
+        if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            parsed = parse_matrix_xml(data, str(p))
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+            parsed = parse_matrix_text(text, str(p))
         label = name if name is not None else (parsed.title or p.stem)
         detectors, rows, matrix = parsed.columns, parsed.rows, parsed.values
         fluors: tuple[str, ...] | None = None
