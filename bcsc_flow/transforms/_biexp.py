@@ -55,8 +55,8 @@ def solve_d(b: float, w: float) -> float:
 class BiexpCurve:
     """``B(u) = A·expm1(b·u) − C·expm1(−d·u) + L·u`` for ``u >= 0``, odd for ``u < 0``.
 
-    ``x_top`` is the largest ``|x|`` expected in practice (the transform's ``T``); the
-    starting-guess table covers ``[0, x_top]`` and values beyond it still solve exactly.
+    ``x_top`` is the top of scale (the transform's ``T``); the starting-guess table
+    covers ``[0, 4·x_top]`` and larger values are solved by the bracketed iteration.
 
     Example
     -------
@@ -121,10 +121,11 @@ class BiexpCurve:
     def _solve_chunk(self, x: np.ndarray) -> np.ndarray:
         ax = np.abs(x)
         finite = np.isfinite(ax)
-        if finite.all():
-            return np.copysign(self._fast(ax), x)
-        u = ax.copy()  # NaN stays NaN, ±inf becomes +inf before the sign
-        u[finite] = self._fast(ax[finite])
+        with np.errstate(over="ignore", invalid="ignore"):  # only for |x| near float max
+            if finite.all():
+                return np.copysign(self._fast(ax), x)
+            u = ax.copy()  # NaN stays NaN, ±inf becomes +inf before the sign
+            u[finite] = self._fast(ax[finite])
         return np.copysign(u, x)
 
     def _fast(self, x: np.ndarray) -> np.ndarray:
