@@ -177,6 +177,32 @@ class Template:
         walk(ROOT, 0)
         return "\n".join(lines)
 
+    def transform(self, marker: str) -> Any:
+        """The scale transform of a marker (None for scatter, time, or no transform).
+
+        Example
+        -------
+        >>> load_template("bcsc").transform("CD44").gatingml_name
+        'logicle'
+        """
+        if self.panel[marker]["kind"] != "fluorescence":
+            return None
+        spec = self.transforms.get(marker) or self.transforms.get("fluorescence")
+        if not spec:
+            return None
+        from bcsc_flow import transforms as tr
+
+        ((kind, p),) = spec.items()
+        if kind == "linear":
+            return tr.Linear(p["T"], p["A"])
+        if kind == "log":
+            return tr.Log(p["T"], p["M"])
+        if kind == "asinh":
+            return tr.Asinh(p["T"], p["M"], p["A"])
+        if kind == "logicle":
+            return tr.Logicle(p["T"], p["W"], p["M"], p["A"])
+        return tr.Hyperlog(p["T"], p["W"], p["M"], p["A"])
+
     def required_roles(self) -> tuple[str, ...]:
         """Control roles the template declares (every one must be in each batch's sheet)."""
         return tuple(self.controls)

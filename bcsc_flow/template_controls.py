@@ -11,13 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from bcsc_flow.errors import CompensationError, CompensationWarning, SheetError
+from bcsc_flow.errors import CompensationError, CompensationWarning, SheetError, warn
 
 if TYPE_CHECKING:
     from bcsc_flow.sample import Sample
     from bcsc_flow.template import Template
 
-__all__ = ["looks_compensated", "looks_compensated_names", "match_control", "template_spillover"]
+__all__ = [
+    "batch_looks_compensated",
+    "looks_compensated",
+    "looks_compensated_names",
+    "match_control",
+    "template_spillover",
+]
 
 
 def looks_compensated_names(names: list[str] | tuple[str, ...]) -> bool:
@@ -45,6 +51,25 @@ def looks_compensated(sample: Sample) -> bool:
         except CompensationError:
             return False
     return any(issubclass(w.category, CompensationWarning) for w in caught)
+
+
+def batch_looks_compensated(
+    rows: Mapping[str, Mapping[str, Any]], samples: Mapping[str, Sample], batch: str
+) -> bool:
+    """True (with one CompensationWarning) when any file of the batch that carries a
+    matrix looks compensated already; the whole batch is then left uncompensated so that
+    controls and test samples stay on the same footing."""
+    files = [n for n, r in rows.items() if r["batch"] == batch and samples[n].spillover is not None]
+    flagged = [n for n in files if looks_compensated(samples[n])]
+    if flagged:
+        example = rows[flagged[0]].get("file") or flagged[0]
+        warn(
+            f"batch {batch!r}: {len(flagged)} of {len(files)} files look compensated already although "
+            f"they carry a spillover matrix (e.g. {example}); the matrix is not applied again to any "
+            "file of the batch (compensation: file).",
+            CompensationWarning,
+        )
+    return bool(flagged)
 
 
 def template_spillover(

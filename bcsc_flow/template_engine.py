@@ -29,7 +29,6 @@ import numpy as np
 
 from bcsc_flow.dimensions import FILE_COMPENSATION, UNCOMPENSATED, Dimension
 from bcsc_flow.errors import (
-    CompensationWarning,
     GatingWarning,
     TemplateError,
     warn,
@@ -45,7 +44,11 @@ from bcsc_flow.recipes import (
     StableFlow,
 )
 from bcsc_flow.sample import Channel, Sample
-from bcsc_flow.template_controls import looks_compensated, match_control, template_spillover
+from bcsc_flow.template_controls import (
+    batch_looks_compensated,
+    match_control,
+    template_spillover,
+)
 from bcsc_flow.template_schema import ROOT
 
 if TYPE_CHECKING:
@@ -150,17 +153,7 @@ class Engine:
         """Whether a batch's files look compensated already (decided once, with a warning)."""
         key = f"compensated:{batch}"
         if key not in self._batch_spill:
-            files = [
-                n
-                for n, r in self.rows.items()
-                if r["batch"] == batch and self.samples[n].spillover is not None
-            ]
-            flagged = [n for n in files if looks_compensated(self.samples[n])]
-            self._batch_spill[key] = bool(flagged)
-            if flagged:
-                warn(f"batch {batch!r}: {len(flagged)} of {len(files)} files look compensated already although "
-                     f"they carry a spillover matrix (e.g. {self.file_of(flagged[0])}); the matrix is not "
-                     "applied again to any file of the batch (compensation: file).", CompensationWarning)  # fmt: skip
+            self._batch_spill[key] = batch_looks_compensated(self.rows, self.samples, batch)
         return bool(self._batch_spill[key])
 
     def _template_spillover(self, name: str) -> Any:
@@ -175,23 +168,7 @@ class Engine:
         return self._spill.get(name, {})
 
     def _transform(self, marker: str) -> Any:
-        if self.t.panel[marker]["kind"] != "fluorescence":
-            return None
-        spec = self.t.transforms.get(marker) or self.t.transforms.get("fluorescence")
-        if not spec:
-            return None
-        from bcsc_flow import transforms as tr
-
-        ((kind, p),) = spec.items()
-        if kind == "linear":
-            return tr.Linear(p["T"], p["A"])
-        if kind == "log":
-            return tr.Log(p["T"], p["M"])
-        if kind == "asinh":
-            return tr.Asinh(p["T"], p["M"], p["A"])
-        if kind == "logicle":
-            return tr.Logicle(p["T"], p["W"], p["M"], p["A"])
-        return tr.Hyperlog(p["T"], p["W"], p["M"], p["A"])
+        return self.t.transform(marker)
 
     def dim(self, name: str, marker: str, *, transformed: bool = True) -> Dimension:
         """The real dimension of a marker in one sample's file."""
