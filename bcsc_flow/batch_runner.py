@@ -57,8 +57,14 @@ def _call(func: Callable[[Any], Any], index: int, task: Any) -> TaskOutcome:
 
 def _mp_context() -> multiprocessing.context.BaseContext:
     # forkserver: safe with threads in the parent, cheap after the server starts.
-    method = "forkserver" if sys.platform.startswith("linux") else "spawn"
-    return multiprocessing.get_context(method)
+    if not sys.platform.startswith("linux"):
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    # Workers fork from the server: import the heavy modules there once, not per worker.
+    context.set_forkserver_preload(
+        ["numpy", "pandas", "bcsc_flow.io.fcs", "bcsc_flow.strategy", "bcsc_flow.batch_gating"]
+    )
+    return context
 
 
 def _worker_died(index: int) -> TaskOutcome:

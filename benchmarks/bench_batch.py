@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -41,7 +42,7 @@ session = fk.Session(gating_strategy=xml, fcs_samples=files)
 session.analyze_samples(use_mp=use_mp)
 report = session.get_analysis_report()
 elapsed = time.perf_counter() - t0
-counts = {f"{r.sample}|{r.gate_name}": int(r['count']) for _, r in report.iterrows()}
+counts = {f"{r['sample_id']}|{r['gate_name']}": int(r['count']) for _, r in report.iterrows()}
 print(json.dumps({"seconds": elapsed, "counts": counts}))
 """
 
@@ -154,7 +155,10 @@ def main() -> None:
             )
             print(f"  FlowKit use_mp={use_mp}: {data['seconds']:.2f} s", file=sys.stderr)
         pops = ours.populations
-        mine = {f"{r.sample}|{r.population}": int(r.count) for r in pops.itertuples()}
+        mine = {
+            f"{r.file}|{re.sub(r'[^A-Za-z0-9_.-]', '_', r.population)}": int(r.count)
+            for r in pops.itertuples()
+        }
         theirs = {k: v for k, v in data["counts"].items() if k in mine}
         agree = f"{sum(mine[k] == v for k, v in theirs.items())}/{len(theirs)} counts equal"
 
