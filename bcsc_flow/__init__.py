@@ -76,9 +76,17 @@ _LAZY: dict[str, str] = {
     "Template": "bcsc_flow.template",
     "gate_folder": "bcsc_flow.batch",
     "gate_samples": "bcsc_flow.batch",
-    "gate_files": "bcsc_flow.batch",
     "Results": "bcsc_flow.batch",
     "compare": "bcsc_flow.compare",
+    "gate_files": "bcsc_flow.batch",
+    "sample_intervals": "bcsc_flow.compare",
+    "replicates_needed": "bcsc_flow.compare",
+    "purity": "bcsc_flow.sorting",
+    "sort_summary": "bcsc_flow.sorting",
+    "plan_sort": "bcsc_flow.sorting",
+    "export_population": "bcsc_flow.sorting",
+    "index_sort_positions": "bcsc_flow.sorting",
+    "to_anndata": "bcsc_flow.anndata_export",
     "call_specimens": "bcsc_flow.cohorts",
     "compare_cohorts": "bcsc_flow.cohorts",
 }
@@ -99,6 +107,8 @@ _SUBMODULES = {
     "template",
     "batch",
     "cohorts",
+    "jupyter",
+    "anndata_export",
 }
 
 __all__ = [

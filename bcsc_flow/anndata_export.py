@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from bcsc_flow import __version__
-from bcsc_flow.errors import SheetError, StrategyError
+from bcsc_flow.errors import OptionalDependencyError, SheetError, StrategyError
 
 if TYPE_CHECKING:
     from anndata import AnnData
@@ -52,7 +52,7 @@ def _import_anndata() -> Any:
     try:
         import anndata
     except ImportError as exc:
-        raise ImportError(_INSTALL) from exc
+        raise OptionalDependencyError(_INSTALL) from exc
     return anndata
 
 

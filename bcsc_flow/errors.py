@@ -37,6 +37,8 @@ __all__ = [
     "RecipeError",
     "ComparisonError",
     "SimulationError",
+    "SortingError",
+    "OptionalDependencyError",
     "BcscFlowWarning",
     "FCSWarning",
     "CompensationWarning",
@@ -122,6 +124,14 @@ class ComparisonError(BcscFlowError, ValueError):
 
 class SimulationError(BcscFlowError, ValueError):
     """A simulation was asked for with invalid parameters."""
+
+
+class SortingError(BcscFlowError, ValueError):
+    """Sort figures (events, recoveries, purities, rates) are invalid or inconsistent."""
+
+
+class OptionalDependencyError(BcscFlowError, ImportError):
+    """An optional extra (e.g. anndata, dask) is needed for this call but not installed."""
 
 
 class BcscFlowWarning(UserWarning):

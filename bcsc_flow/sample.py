@@ -354,5 +354,11 @@ class Sample:
         cols = self.names if columns == "name" else [c.label for c in self.channels]
         return pd.DataFrame(np.asarray(self.events, dtype=np.float64), columns=list(cols))
 
+    def _repr_html_(self) -> str:
+        """HTML view for Jupyter."""
+        from bcsc_flow.jupyter import sample_html
+
+        return sample_html(self)
+
     def __repr__(self) -> str:
         return f"Sample({self.name!r}, {len(self)} events, {len(self.channels)} channels)"

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bcsc_flow.errors import SheetError
+from bcsc_flow.errors import SortingError
 
 __all__ = ["PLAN_COLUMNS", "plan_sort", "theoretical_efficiency_pct"]
 
@@ -63,7 +63,7 @@ def theoretical_efficiency_pct(
         ("drop_frequency_hz", drop_frequency_hz),
     ):
         if not value > 0:
-            raise SheetError(f"theoretical_efficiency_pct: {name} must be > 0, got {value!r}.")
+            raise SortingError(f"theoretical_efficiency_pct: {name} must be > 0, got {value!r}.")
     f = fraction_pct / 100.0
     return 100.0 * math.exp(-event_rate_per_s * (1.0 - f) * drop_envelope / drop_frequency_hz)
 
@@ -74,7 +74,7 @@ def _positive(name: str, value: float | None, *, upper: float | None = None) -> 
     ok = value > 0 and (upper is None or value <= upper)
     if not ok:
         span = f"in (0, {upper:g}]" if upper is not None else "> 0"
-        raise SheetError(f"plan_sort: {name} must be {span}, got {value!r}.")
+        raise SortingError(f"plan_sort: {name} must be {span}, got {value!r}.")
 
 
 def _fractions_from_table(
@@ -83,7 +83,7 @@ def _fractions_from_table(
     need = ["population", basis]
     missing = [c for c in [*need, *by] if c not in populations]
     if missing:
-        raise SheetError(
+        raise SortingError(
             f"plan_sort: the populations table lacks column(s) {missing}; it has "
             f"{list(populations.columns)}. Use by=[...] and basis=... naming existing columns."
         )
@@ -93,7 +93,7 @@ def _fractions_from_table(
         known = set(table["population"].astype(str))
         unknown = [p for p in wanted if p not in known]
         if unknown:
-            raise SheetError(
+            raise SortingError(
                 f"plan_sort: population(s) {unknown} not in the table; it has {sorted(known)}."
             )
         table = table[table["population"].isin(wanted)]
@@ -148,7 +148,7 @@ def plan_sort(
     _positive("expected_yield_pct", expected_yield_pct, upper=100.0)
     _positive("event_rate_per_s", event_rate_per_s)
     if (populations is None) == (fraction_pct is None):
-        raise SheetError(
+        raise SortingError(
             "plan_sort: give either a populations table or fraction_pct= (one of them, not both)."
         )
     if populations is not None:
@@ -165,7 +165,7 @@ def plan_sort(
     fractions = rows["fraction_pct"].astype(float)
     if (fractions <= 0).any():
         zero = rows.loc[fractions <= 0, "population"].tolist()
-        raise SheetError(
+        raise SortingError(
             f"plan_sort: population(s) {zero} have a fraction of 0 %; no number of events "
             "would collect them. Check the gate or give fraction_pct."
         )

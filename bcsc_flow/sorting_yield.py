@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bcsc_flow.errors import SheetError
+from bcsc_flow.errors import SortingError
 
 __all__ = [
     "PURITY_FLAG_PCT",
@@ -90,7 +90,7 @@ def wilson_interval(successes: int, total: int, confidence: float = 0.95) -> tup
     if total <= 0:
         return (math.nan, math.nan)
     if not 0 <= successes <= total:
-        raise SheetError(
+        raise SortingError(
             f"wilson_interval: successes must be within 0..total, got {successes} of {total}."
         )
     low, high = proportion_interval(successes, total, alpha=1.0 - confidence, method="wilson")
@@ -149,20 +149,20 @@ def sort_efficiency_pct(events_sorted: float, conflicts: float) -> float:
 
 def _as_frame(sorts: pd.DataFrame | None, values: Mapping[str, Any]) -> pd.DataFrame:
     if sorts is not None and values:
-        raise SheetError(
+        raise SortingError(
             f"sort_summary: give a table of sorts or keyword values, not both "
             f"(got a table and {sorted(values)})."
         )
     if sorts is None:
         if not values:
-            raise SheetError(
+            raise SortingError(
                 "sort_summary: nothing to summarise; give a DataFrame with one row per sort or "
                 f"keyword values such as pre_sort_pct=0.3, post_sort_purity_pct=95 (needs {_REQUIRED})."
             )
         scalar = all(np.ndim(v) == 0 for v in values.values())
         return pd.DataFrame({k: [v] for k, v in values.items()} if scalar else dict(values))
     if not isinstance(sorts, pd.DataFrame):
-        raise SheetError(
+        raise SortingError(
             f"sort_summary: expected a pandas DataFrame of sorts, got {type(sorts).__name__}."
         )
     return sorts.reset_index(drop=True).copy()
@@ -175,7 +175,7 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
     bad = values.isna() & frame[column].notna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise SheetError(
+        raise SortingError(
             f"sort_summary: column {column!r} must be numeric; row {row} holds "
             f"{frame[column].iloc[row]!r}."
         )
@@ -185,7 +185,7 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
     if negative.any():
         row = int(np.flatnonzero(negative.to_numpy())[0])
         span = "0–100 %" if column in _PERCENT else ">= 0"
-        raise SheetError(
+        raise SortingError(
             f"sort_summary: column {column!r} must be {span}; row {row} holds {values.iloc[row]!r}."
         )
     return values.astype(float)
@@ -222,7 +222,7 @@ def sort_summary(sorts: pd.DataFrame | None = None, /, **values: Any) -> pd.Data
     frame = _as_frame(sorts, values)
     missing = [c for c in _REQUIRED if c not in frame]
     if missing:
-        raise SheetError(
+        raise SortingError(
             f"sort_summary: missing column(s) {missing}; columns given: {list(frame.columns)}. "
             f"Each sort needs {list(_REQUIRED)}."
         )
@@ -230,7 +230,7 @@ def sort_summary(sorts: pd.DataFrame | None = None, /, **values: Any) -> pd.Data
     for c in _REQUIRED:
         if num[c].isna().any():
             row = int(np.flatnonzero(num[c].isna().to_numpy())[0])
-            raise SheetError(f"sort_summary: column {c!r} is empty in row {row}.")
+            raise SortingError(f"sort_summary: column {c!r} is empty in row {row}.")
     pre, purity = num["pre_sort_pct"], num["post_sort_purity_pct"]
     out = pd.DataFrame(index=frame.index)
     out["sort"] = frame["sort"] if "sort" in frame else [f"sort {i + 1}" for i in frame.index]

@@ -421,5 +421,11 @@ class GatingStrategy:
         self._tree_lines(None, 0, lines)
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """HTML view for Jupyter."""
+        from bcsc_flow.jupyter import strategy_html
+
+        return strategy_html(self)
+
     def __repr__(self) -> str:
         return f"GatingStrategy({len(self)} populations: {', '.join(self.names)})"

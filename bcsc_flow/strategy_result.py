@@ -203,5 +203,11 @@ class GatingResult:
         """Same as :meth:`table`."""
         return self.table()
 
+    def _repr_html_(self) -> str:
+        """HTML view for Jupyter."""
+        from bcsc_flow.jupyter import result_html
+
+        return result_html(self)
+
     def __repr__(self) -> str:
         return f"GatingResult({self.sample.name!r}, {len(self.masks)} populations, {self.total_count} events)"

@@ -145,6 +145,25 @@ class Template:
             "qc": _thaw(self.qc),
         }  # fmt: skip
 
+    def to_yaml(self) -> str:
+        """The normalised template as YAML text (loads back to the same digest).
+
+        Example
+        -------
+        >>> tpl = load_template("bcsc")
+        >>> parse_template(tpl.to_yaml()).digest == tpl.digest
+        True
+        """
+        import yaml
+
+        return yaml.safe_dump(self.to_document(), sort_keys=False, allow_unicode=True)
+
+    def save(self, path: str | Path) -> Path:
+        """Write :meth:`to_yaml` to ``path``; return the path."""
+        out = Path(path)
+        out.write_text(self.to_yaml(), encoding="utf-8")
+        return out
+
     # ------------------------------------------------------------------ structure
     def population(self, name: str) -> Mapping[str, Any]:
         """The entry of one population by name."""

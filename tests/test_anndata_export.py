@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bcsc_flow.errors import ChannelNotFoundError, SheetError, StrategyError
+from bcsc_flow.errors import (
+    ChannelNotFoundError,
+    OptionalDependencyError,
+    SheetError,
+    StrategyError,
+)
 from bcsc_flow.gates import Range, Threshold
 from bcsc_flow.sample import Sample
 from bcsc_flow.strategy import GatingStrategy
@@ -117,5 +122,5 @@ def test_missing_anndata_gives_install_hint(monkeypatch) -> None:
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
-    with pytest.raises(ImportError, match=r"pip install 'bcsc_flow\[anndata\]'"):
+    with pytest.raises(OptionalDependencyError, match=r"pip install 'bcsc_flow\[anndata\]'"):
         to_anndata(_sample("a", 3, 0))

@@ -47,7 +47,7 @@ LAYERS: dict[str, int] = {
     "cohorts": 5,
     "plot": 6,
     "report": 6,
-    "jupyter": 6,
+    "jupyter": 1,  # HTML views: imports nothing of bcsc_flow, used by sample/strategy
     "cli": 7,
     "__init__": 8,
     "__main__": 8,

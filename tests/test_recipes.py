@@ -124,6 +124,16 @@ def test_singlet_fit_separates_doublets() -> None:
     assert float(prov.value) == pytest.approx(0.78, abs=0.01)
 
 
+def test_singlet_fit_on_width_flags_wide_doublets() -> None:
+    rng = np.random.default_rng(9)
+    n, k = 10_000, 500
+    area = np.r_[rng.normal(1e5, 2e4, n), rng.normal(2e5, 3e4, k)]
+    width = np.r_[rng.normal(60.0, 2.0, n), rng.normal(95.0, 5.0, k)]
+    s = _sample({"FSC-A": area, "FSC-W": width})
+    mask = SingletFit(("FSC-A", "FSC-W")).resolve(s)[0].mask(s)
+    assert mask[:n].mean() > 0.99 and mask[n:].mean() < 0.02
+
+
 def test_cells_cuts_debris_and_off_scale() -> None:
     rng = np.random.default_rng(7)
     cells = np.clip(rng.normal(1e5, 2e4, 9000), 2e4, 2.5e5)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bcsc_flow.errors import FCSWarning, SheetError, StrategyError
+from bcsc_flow.errors import FCSWarning, SortingError, StrategyError
 from bcsc_flow.sample import Sample
 from bcsc_flow.sorting_index import index_sort_positions, plate_dimension, well_name
 from bcsc_flow.sorting_plan import plan_sort, theoretical_efficiency_pct
@@ -76,14 +76,14 @@ def test_sort_summary_keywords_and_missing_inputs() -> None:
     ],
 )
 def test_sort_summary_rejects_bad_input(kwargs: dict, fragment: str) -> None:
-    with pytest.raises(SheetError, match=fragment):
+    with pytest.raises(SortingError, match=fragment):
         sort_summary(**kwargs)
 
 
 def test_sort_summary_needs_something() -> None:
-    with pytest.raises(SheetError, match="nothing to summarise"):
+    with pytest.raises(SortingError, match="nothing to summarise"):
         sort_summary()
-    with pytest.raises(SheetError, match="not both"):
+    with pytest.raises(SortingError, match="not both"):
         sort_summary(pd.DataFrame({"pre_sort_pct": [1.0]}), post_sort_purity_pct=90.0)
 
 
@@ -161,14 +161,14 @@ def test_plan_sort_per_condition_from_populations_table() -> None:
 
 
 def test_plan_sort_errors() -> None:
-    with pytest.raises(SheetError, match="either"):
+    with pytest.raises(SortingError, match="either"):
         plan_sort(target_cells=10)
-    with pytest.raises(SheetError, match="expected_yield_pct"):
+    with pytest.raises(SortingError, match="expected_yield_pct"):
         plan_sort(fraction_pct=1.0, target_cells=10, expected_yield_pct=0)
     pops = pd.DataFrame({"population": ["a"], "pct_of_total": [0.0]})
-    with pytest.raises(SheetError, match="0 %"):
+    with pytest.raises(SortingError, match="0 %"):
         plan_sort(pops, target_cells=10)
-    with pytest.raises(SheetError, match="not in the table"):
+    with pytest.raises(SortingError, match="not in the table"):
         plan_sort(pops, population="b", target_cells=10)
 
 

@@ -48,6 +48,12 @@ def test_builtin_and_path_load_the_same_template() -> None:
     ]
 
 
+def test_save_and_reload_keeps_the_digest(tmp_path: Path) -> None:
+    tpl = load_template("bcsc")
+    back = load_template(tpl.save(tmp_path / "copy.yaml"))
+    assert back.digest == tpl.digest and back.source.endswith("copy.yaml")
+
+
 def test_template_pickles_for_worker_processes() -> None:
     import pickle
 

@@ -221,10 +221,22 @@ class Spillover:
         """
         d, single = self._values(values, len(self.detectors), "detector")
         if self.is_square:
-            out = np.linalg.solve(self.matrix.T, d.T).T
+            from scipy.linalg import lu_solve
+
+            # f·S = d  <=>  Sᵀ·fᵀ = dᵀ, solved with one LU factorisation of Sᵀ
+            out = lu_solve(self._lu(), d.T, check_finite=False).T
         else:
             out = d @ np.linalg.pinv(self.matrix)
         return out[0] if single else out
+
+    def _lu(self) -> Any:
+        cached = self.__dict__.get("_lu_cache")
+        if cached is None:
+            from scipy.linalg import lu_factor
+
+            cached = lu_factor(self.matrix.T)
+            object.__setattr__(self, "_lu_cache", cached)
+        return cached
 
     def mix(self, values: Any) -> np.ndarray:
         """The inverse of :meth:`apply` for exact data: detector values ``f·S``.
