@@ -87,6 +87,15 @@ def _compensation(c: Checker, value: Any, path: str) -> dict[str, Any]:
                 path, value, "give the matrix file as `compensation: {matrix: path/to.csv}`"
             )
         return {"source": c.choice(COMPENSATION)(value, path)}
+    if isinstance(value, Mapping) and "source" in value:  # the normalised form
+        fields = {
+            "source": (c.choice((*COMPENSATION, "matrix")), True, None),
+            "matrix": (c.text, False, None),
+        }
+        out = c.mapping(value, path, fields)
+        if (out["source"] == "matrix") != ("matrix" in out):
+            raise c.fail(path, dict(value), "give matrix: exactly when source is 'matrix'")
+        return out
     return {"source": "matrix", **c.mapping(value, path, {"matrix": (c.text, True, None)})}
 
 
