@@ -416,3 +416,40 @@ def test_every_workspace_count_agrees_with_flowkit(wsp, flowkit_counts):
     table = read_workspace(wsp).compare_counts()
     ours = dict(zip(table["population"], table["count"], strict=True))
     assert theirs and all(ours[name] == count for name, count in theirs.items())
+
+
+FLOWKIT_GML = r"""
+import json, sys, warnings
+warnings.simplefilter("ignore")
+import flowkit as fk
+sample = fk.Sample(sys.argv[2])
+result = fk.parse_gating_xml(sys.argv[1]).gate_sample(sample)
+report = result.report
+print(json.dumps({r.gate_name: int(r["count"]) for _, r in report.iterrows()}))
+"""
+
+
+@pytest.mark.skipif(not os.environ.get("BCSC_ORACLE_PYTHON"), reason="BCSC_ORACLE_PYTHON not set")
+def test_exported_gatingml_gives_flowjo_counts_in_flowkit(tmp_path):
+    from bcsc_flow import gatingml
+
+    cases = [
+        (
+            "simple_line_example/single_ellipse_51_events.wsp",
+            "simple_line_example/data_set_simple_line_100.fcs",
+        ),
+        (
+            "simple_diamond_example/simple_diamond_example_quad_gate.wsp",
+            "simple_diamond_example/test_data_diamond_01.fcs",
+        ),
+    ]
+    for wsp, fcs in cases:
+        ws = read_workspace(DATA / wsp)
+        out = gatingml.write(ws.samples[0].strategy(), tmp_path / (Path(wsp).stem + ".xml"))
+        res = subprocess.run(
+            [os.environ["BCSC_ORACLE_PYTHON"], "-c", FLOWKIT_GML, str(out), str(DATA / fcs)],
+            capture_output=True, text=True, check=True, timeout=300,
+        )  # fmt: skip
+        theirs = json.loads(res.stdout)
+        stored = [p.flowjo_count for p in ws.samples[0].populations]
+        assert sorted(theirs.values()) == sorted(stored)  # ids are sanitised names
