@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from bcsc_flow.errors import CompensationError, CompensationWarning, SheetError, warn
 
 if TYPE_CHECKING:
@@ -26,6 +28,9 @@ __all__ = [
 ]
 
 
+_PROBE_EVENTS = 20_000
+
+
 def looks_compensated_names(names: list[str] | tuple[str, ...]) -> bool:
     """True when channel names carry FlowJo's ``Comp-`` prefix (exported compensated)."""
     return any(n.lower().startswith("comp-") for n in names)
@@ -36,7 +41,8 @@ def looks_compensated(sample: Sample) -> bool:
 
     Signs: ``Comp-`` channels, bcsc_flow's own compensation keyword, or the rule of
     :func:`bcsc_flow.compensation.compensate` (bright events pushed below zero by a
-    second subtraction), whose warning is caught here.
+    second subtraction), whose warning is caught here; the rule runs on the first
+    20,000 events.
     """
     import warnings
 
@@ -44,10 +50,11 @@ def looks_compensated(sample: Sample) -> bool:
 
     if looks_compensated_names(sample.names) or COMPENSATED_KEYWORD in sample.keywords:
         return True
+    probe = sample if len(sample) <= _PROBE_EVENTS else sample.subset(np.arange(_PROBE_EVENTS))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            compensate(sample)
+            compensate(probe)
         except CompensationError:
             return False
     return any(issubclass(w.category, CompensationWarning) for w in caught)
