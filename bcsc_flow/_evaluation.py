@@ -222,7 +222,7 @@ class EvaluationContext:
         positive_only = _nan_below_domain(transform)
         out = np.empty(values.shape, dtype=bool)
         for start in range(0, values.size, _BLOCK):
-            block = values[start : start + _BLOCK]
+            block = np.ascontiguousarray(values[start : start + _BLOCK])  # strided column
             part: np.ndarray | None = None
             bands: list[np.ndarray] = []
             for bound, edge, is_low in ((low, edges[0], True), (high, edges[1], False)):

@@ -218,29 +218,48 @@ _CHUNK = 1 << 15  # events per block: keeps every temporary in the CPU cache
 def _polygon_block(
     x: np.ndarray, y: np.ndarray, vertices: tuple[tuple[float, float], ...]
 ) -> np.ndarray:
-    """Even-odd rule plus exact on-edge test for one block of events (float64)."""
+    """Even-odd rule plus exact on-edge test for one block of events (float64).
+
+    Per edge (i, j): an event straddles it when ``(y < y_i) != (y < y_j)``; it crosses the
+    ray to +x when ``x < x_i + (y - y_i)(x_j - x_i)/(y_j - y_i)`` (the formula of
+    STANDARDS C.5, same rounding). An event is on the edge when the cross product
+    ``(x_j - x_i)(y - y_i) - (x - x_i)(y_j - y_i)`` is exactly 0 inside the edge's
+    bounding box. That exact test only runs on candidates: straddling events within
+    1e-9 (far above rounding error) of the crossing point, plus events level with the
+    edge's upper end (or with a horizontal edge), a superset of all exact hits.
+    """
+    below = [y < vy for _, vy in vertices]
+    levels: dict[float, np.ndarray] = {}
+
+    def level(value: float) -> np.ndarray:
+        if value not in levels:
+            levels[value] = np.flatnonzero(y == value)
+        return levels[value]
+
     inside = np.zeros(x.shape, dtype=bool)
     on_edge: list[np.ndarray] = []
     for k in range(len(vertices)):
         xi, yi = vertices[k]
         xj, yj = vertices[k - 1]
-        if yj != yi:  # crossing of the ray to +x (the formula of STANDARDS C.5, same rounding)
-            straddle = (y < yi) != (y < yj)
-            straddle &= x < xi + (y - yi) * (xj - xi) / (yj - yi)
-            inside ^= straddle
-        # on the edge: zero cross product, inside the edge's bounding box (rare: checked late)
-        cross = (xj - xi) * (y - yi)
-        cross -= (x - xi) * (yj - yi)
-        zero = np.flatnonzero(cross == 0)
-        if zero.size:
-            px, py = x[zero], y[zero]
-            ok = (
-                (px >= min(xi, xj))
-                & (px <= max(xi, xj))
-                & (py >= min(yi, yj))
-                & (py <= max(yi, yj))
-            )
-            on_edge.append(zero[ok])
+        if yi == yj:
+            candidates = level(yi)
+        else:
+            straddle = np.flatnonzero(below[k] != below[k - 1])
+            near = straddle[:0]
+            if straddle.size:
+                xs, ys = x[straddle], y[straddle]
+                xc = xi + (ys - yi) * (xj - xi) / (yj - yi)
+                inside[straddle] ^= xs < xc
+                tolerance = 1e-9 * (1.0 + max(abs(xi), abs(xj)))
+                near = straddle[np.abs(xs - xc) <= tolerance]
+            top = level(max(yi, yj))
+            candidates = np.concatenate([near, top]) if top.size else near
+        if candidates.size:
+            px, py = x[candidates], y[candidates]
+            ok = (xj - xi) * (py - yi) - (px - xi) * (yj - yi) == 0
+            ok &= (px >= min(xi, xj)) & (px <= max(xi, xj))
+            ok &= (py >= min(yi, yj)) & (py <= max(yi, yj))
+            on_edge.append(candidates[ok])
     for hits in on_edge:  # after the parity pass: boundary points are inside whatever it says
         inside[hits] = True
     return inside
@@ -256,7 +275,9 @@ def _polygon_region(
     x_lo, x_hi, y_lo, y_hi = min(xs), max(xs), min(ys), max(ys)
     out = np.zeros(x.shape, dtype=bool)
     for start in range(0, x.size, _CHUNK):
-        bx, by = x[start : start + _CHUNK], y[start : start + _CHUNK]
+        # contiguous copies of the block: columns of the event matrix are strided views
+        bx = np.ascontiguousarray(x[start : start + _CHUNK])
+        by = np.ascontiguousarray(y[start : start + _CHUNK])
         box = bx >= x_lo
         box &= bx <= x_hi
         box &= by >= y_lo

@@ -86,3 +86,43 @@ def test_ellipse_boundary_is_inside(mx, my, ex, ey, dist):
     out = [(mx + a * r * 1.01, my), (mx, my - b * r * 1.01)]
     pts = np.array(on + out)
     assert ell.mask(column_sample(pts[:, 0], pts[:, 1])).tolist() == [True] * 4 + [False] * 2
+
+
+def reference_polygon(x, y, verts):
+    """The rule of STANDARDS C.5 written plainly over all events and edges."""
+    inside = np.zeros(x.shape, dtype=bool)
+    edge = np.zeros(x.shape, dtype=bool)
+    for k in range(len(verts)):
+        xi, yi = verts[k]
+        xj, yj = verts[k - 1]
+        with np.errstate(all="ignore"):
+            if yi != yj:
+                inside ^= ((yi > y) != (yj > y)) & (x < xi + (y - yi) * (xj - xi) / (yj - yi))
+            edge |= (
+                ((xj - xi) * (y - yi) - (x - xi) * (yj - yi) == 0)
+                & (x >= min(xi, xj))
+                & (x <= max(xi, xj))
+                & (y >= min(yi, yj))
+                & (y <= max(yi, yj))
+            )
+    return inside | edge
+
+
+coordinate = st.one_of(small.map(float), st.floats(-60, 60, allow_nan=False))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(coordinate, coordinate), min_size=3, max_size=7),
+    st.lists(st.tuples(coordinate, coordinate), min_size=1, max_size=40),
+    st.floats(0.1, 1e6, allow_nan=False),
+)
+def test_polygon_matches_the_plain_rule_exactly(verts, points, scale):
+    verts = [(vx * scale / 7, vy * scale / 7) for vx, vy in verts]
+    pts = [(px * scale / 7, py * scale / 7) for px, py in points]
+    # add every vertex and points on every edge (midpoints and thirds)
+    for (ax, ay), (bx, by) in zip(verts, verts[1:] + verts[:1]):
+        pts += [(ax, ay), ((ax + bx) / 2, (ay + by) / 2), (ax + (bx - ax) / 3, ay + (by - ay) / 3)]
+    arr = np.array(pts)
+    got = Polygon(("x", "y"), verts).mask(column_sample(arr[:, 0], arr[:, 1]))
+    assert np.array_equal(got, reference_polygon(arr[:, 0], arr[:, 1], verts))
