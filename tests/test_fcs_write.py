@@ -126,6 +126,14 @@ def test_write_is_atomic(tmp_path, monkeypatch):
     assert path.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["x.fcs"]
 
 
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX file modes")
+def test_written_file_has_the_usual_mode(tmp_path):
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path = write_fcs(tmp_path / "m.fcs", np.zeros((1, 1)), channels=["A"])
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~mask
+
+
 @pytest.mark.parametrize(
     "kwargs,what",
     [

@@ -157,6 +157,12 @@ def _keywords(
     return [(k, v) for k, v in pairs + carried + list(overrides.values()) if v != ""]
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _delimiter(pairs: list[tuple[bytes, bytes]]) -> bytes:
     used = set().union(*(set(k) | set(v) for k, v in pairs)) if pairs else set()
     for d in _DELIMITERS:
@@ -248,6 +254,8 @@ def write_fcs(
     folder = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
+        if hasattr(os, "fchmod"):  # mkstemp makes 0600 files; give the usual open() mode
+            os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as out:
             out.write(header)
             out.write(text)
