@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from bcsc_flow.errors import BcscFlowWarning, ChannelNotFoundError, SheetError, TemplateError
+from bcsc_flow.errors import (
+    BcscFlowWarning,
+    ChannelNotFoundError,
+    QCWarning,
+    SheetError,
+    TemplateError,
+)
 from bcsc_flow.markers import match_panel
 from bcsc_flow.sample import Sample
 from bcsc_flow.template import BUILTIN_DIR, Template, load_template, parse_template
@@ -280,3 +286,64 @@ def test_unknown_marker_in_file_at_resolve() -> None:
     samples["t1"] = Sample.from_array(np.zeros((5, 1)), ["FL9-A"], name="t1")
     with pytest.raises(ChannelNotFoundError, match="t1: marker 'CD44' not found"):
         load_template(DATA / "minimal_v1.yaml").resolve(samples, sheet)
+
+
+DEAB_TEMPLATE = """
+schema_version: 1
+name: deab
+version: "1"
+panel:
+  ALDH: {stain: [ALDH]}
+controls:
+  deab: {match: pair}
+populations:
+  - {name: ALDH+, parent: root, gate: {threshold: {dim: ALDH, above: {control_quantile: {control: deab, q: 0.99}}}}}
+qc:
+  - {population: ALDH+, of: root, max: 0.5}
+"""
+
+
+def _aldh(name: str, loc: float, seed: int) -> Sample:
+    values = np.random.default_rng(seed).normal(loc, 50.0, (400, 1))
+    return Sample.from_array(values, ["FITC-A"], markers=["ALDH"], name=name)
+
+
+def test_deab_pairs_by_pair_id_else_batch_and_condition() -> None:
+    tpl = parse_template(DEAB_TEMPLATE, "deab.yaml")
+    samples = {
+        "a": _aldh("a", 1000, 1),
+        "b": _aldh("b", 1000, 2),
+        "da": _aldh("da", 100, 3),
+        "db": _aldh("db", 500, 4),
+    }
+    sheet = pd.DataFrame(
+        {
+            "sample": ["a", "b", "da", "db"],
+            "role": ["test", "test", "DEAB", "deab"],
+            "batch": ["1", "1", "1", "1"],
+            "condition": ["x", "y", "x", "y"],
+            "pair_id": ["a", "", "a", ""],
+        }
+    )
+    with pytest.warns(QCWarning, match=r"2 QC expectation\(s\) not met"):
+        res = tpl.resolve(samples, sheet)
+    files = res.thresholds.set_index("sample")["control_file"].to_dict()
+    assert files == {"a": "da", "b": "db"}
+    assert res.strategies["b"]["ALDH+"].gate.above == pytest.approx(
+        np.quantile(samples["db"]["FITC-A"], 0.99)
+    )
+    assert not res.qc["ok"].any()
+
+
+def test_two_unpaired_deab_tubes_for_one_condition_are_ambiguous() -> None:
+    tpl = parse_template(
+        DEAB_TEMPLATE.replace("qc:\n  - {population: ALDH+, of: root, max: 0.5}\n", ""), "d.yaml"
+    )
+    samples = {"a": _aldh("a", 1000, 1), "d1": _aldh("d1", 100, 3), "d2": _aldh("d2", 100, 4)}
+    sheet = pd.DataFrame(
+        {"sample": ["a", "d1", "d2"], "role": ["test", "deab", "deab"], "batch": ["1"] * 3}
+    )
+    with pytest.raises(
+        SheetError, match=r"2 controls with role 'deab' match sample 'a' \(d1, d2\)"
+    ):
+        tpl.resolve(samples, sheet)
