@@ -3,8 +3,9 @@
 Each function takes FlowCytometryTools' argument order ``(vert, channels, region)`` and
 returns an ordinary bcsc_flow gate, so code written for FlowCytometryTools ports with
 few changes. Boundaries follow Gating-ML (lower bounds inclusive, upper bounds
-exclusive; polygon edges inside), which differs from FlowCytometryTools only for events
-exactly on a boundary. The ``name`` argument is accepted for compatibility; in
+exclusive; polygon edges inside; NaN outside), which differs from FlowCytometryTools
+only for events exactly on an interval's upper end or a polygon edge, and for NaN values
+(FlowCytometryTools puts them in "below"/"out"/"left" regions). The ``name`` argument is accepted for compatibility; in
 bcsc_flow a gate's name is the name of the population that uses it.
 
 Example
@@ -42,6 +43,7 @@ def _one_channel(owner: str, channel: Any) -> Any:
 
 
 def _in_out(owner: str, gate: Gate, region: str) -> Gate:
+    region = str(region).lower()
     if region == "in":
         return gate
     if region == "out":
@@ -60,6 +62,7 @@ def ThresholdGate(
     Threshold(dimension=Dimension(channel='FSC-A', transform=None, compensation='uncompensated'), above=None, below=100.0)
     """
     channel = _one_channel("ThresholdGate", channel)
+    region = str(region).lower()
     if region == "above":
         return Threshold(channel, above=threshold)
     if region == "below":
@@ -97,6 +100,7 @@ def QuadGate(
         raise GateError(
             f"QuadGate: needs vert=(x, y) and two channels, got {vert!r}, {channels!r}."
         )
+    region = str(region).lower()
     if region not in _QUAD_REGIONS:
         raise GateError(
             f"QuadGate: region must be one of {', '.join(_QUAD_REGIONS)}; got {region!r}."
