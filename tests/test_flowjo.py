@@ -453,3 +453,18 @@ def test_exported_gatingml_gives_flowjo_counts_in_flowkit(tmp_path):
         theirs = json.loads(res.stdout)
         stored = [p.flowjo_count for p in ws.samples[0].populations]
         assert sorted(theirs.values()) == sorted(stored)  # ids are sanitised names
+
+
+def test_group_gate_tree_is_kept_as_a_template():
+    ws = read_workspace(DATA / "simple_diamond_example" / "test_data_diamond_asinh_rect.wsp")
+    assert list(ws.group_trees) == ["All Samples"]
+    group = ws.group_trees["All Samples"]
+    assert [p.flowjo_count for p in group.populations] == [None]  # group counts are not results
+    result = ws.group_strategy("All Samples").apply(ws.load("test_data_diamond_01.fcs"))
+    # the group copy's rectangle has the coordinates of the biex workspace's sample gate,
+    # for which FlowJo computed 50605 (the sample copy here was edited: 50559)
+    assert result.count("upper_right") == 50605
+    biex = read_workspace(DATA / "simple_diamond_example" / "test_data_diamond_biex_rect.wsp")
+    assert group.populations[0].gate == biex.samples[0].populations[0].gate
+    with pytest.raises(FlowJoError, match="group 'Compensation' has no gates"):
+        ws.group_strategy("Compensation")

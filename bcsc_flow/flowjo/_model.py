@@ -114,7 +114,9 @@ class FlowJoSample:
 class Workspace:
     """A parsed FlowJo 10 workspace (``.wsp``).
 
-    ``groups`` maps each group name to the names of its samples. FCS files are found
+    ``groups`` maps each group name to the names of its samples; ``group_trees`` holds
+    the gate trees of groups that have gates (as :class:`FlowJoSample` values without
+    counts). FCS files are found
     with :meth:`fcs_path`: in ``folder`` (argument, else the one given to
     :func:`read_workspace`), at the URI's path, next to the workspace, in that order.
 
@@ -136,6 +138,7 @@ class Workspace:
     samples: tuple[FlowJoSample, ...]
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     folder: Path | None = None
+    group_trees: Mapping[str, FlowJoSample] = field(default_factory=dict)
 
     @property
     def sample_names(self) -> tuple[str, ...]:
@@ -168,6 +171,28 @@ class Workspace:
         'Rectangle(FSC-A: [4, ))'
         """
         return self.sample(sample_name).strategy()
+
+    def group_strategy(self, group: str) -> GatingStrategy:
+        """The gate tree FlowJo keeps for a group (its template for the group's samples).
+
+        Read on the axes (transforms, matrix) of the group's first sample; see
+        :func:`~bcsc_flow.flowjo.read_workspace`.
+
+        Example
+        -------
+        >>> from bcsc_flow.flowjo import read_workspace
+        >>> read_workspace(EXAMPLE_WSP).group_strategy("All Samples")
+        Traceback (most recent call last):
+        ...
+        bcsc_flow.errors.FlowJoError: Workspace (from memory): group 'All Samples' has no gates; groups with gates: (none).
+        """
+        tree = self.group_trees.get(group)
+        if tree is None:
+            raise FlowJoError(
+                f"Workspace {self._label}: group {group!r} has no gates; groups with gates: "
+                f"{', '.join(self.group_trees) or '(none)'}."
+            )
+        return tree.strategy()
 
     @property
     def _label(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from xml.etree.ElementTree import Element, ParseError
@@ -60,8 +60,8 @@ class _Node:
 class _SampleReader:
     """Collects one sample's gate tree (sample-level copy)."""
 
-    def __init__(self, label: str, sample_name: str, axes: AxisContext, skip: bool) -> None:
-        self.where = f"FlowJo workspace {label}, sample {sample_name!r}"
+    def __init__(self, label: str, owner: str, axes: AxisContext, skip: bool) -> None:
+        self.where = f"FlowJo workspace {label}, {owner}"
         self.axes = axes
         self.skip = skip
         self.nodes: list[_Node] = []
@@ -174,7 +174,7 @@ def _ranges(keywords: Mapping[str, str]) -> dict[str, float]:
     return out
 
 
-def _read_sample(sample_el: Element, label: str, skip: bool) -> FlowJoSample:
+def _read_sample(sample_el: Element, label: str, skip: bool) -> tuple[FlowJoSample, AxisContext]:
     node_el = sample_el.find("SampleNode")
     ds_el = sample_el.find("DataSet")
     if node_el is None:
@@ -196,7 +196,7 @@ def _read_sample(sample_el: Element, label: str, skip: bool) -> FlowJoSample:
         if spill_name != spill.name:
             spill = Spillover(spill.detectors, spill.matrix, spill.fluorochromes, spill_name)
     axes = AxisContext(transforms, spill, spill_name, prefix, suffix, _ranges(keywords))
-    reader = _SampleReader(label, name, axes, skip)
+    reader = _SampleReader(label, f"sample {name!r}", axes, skip)
     reader.walk(node_el.find("Subpopulations"), ())
     try:
         pops = reader.populations()
@@ -204,7 +204,7 @@ def _read_sample(sample_el: Element, label: str, skip: bool) -> FlowJoSample:
         if isinstance(exc, FlowJoError):
             raise
         raise FlowJoError(f"{where}: {exc}") from None
-    return FlowJoSample(
+    sample = FlowJoSample(
         sample_id=sample_id,
         name=name,
         uri=ds_el.get("uri", "") if ds_el is not None else "",
@@ -213,6 +213,32 @@ def _read_sample(sample_el: Element, label: str, skip: bool) -> FlowJoSample:
         spillover=spill,
         populations=pops,
         flowjo_total=_count(node_el),
+    )
+    return sample, axes
+
+
+def _read_group(
+    gnode: Element, members: tuple[str, ...], axes: AxisContext | None, label: str, skip: bool
+) -> FlowJoSample | None:
+    """A group's gate tree, read on the axes of its first sample (None without gates)."""
+    subpops = gnode.find("Subpopulations")
+    if subpops is None or not len(subpops):
+        return None
+    name = gnode.get("name", "")
+    if axes is None:
+        axes = AxisContext({}, None, "", "", "", {})
+    reader = _SampleReader(label, f"group {name!r}", axes, skip)
+    reader.walk(subpops, ())
+    pops = tuple(replace(p, flowjo_count=None) for p in reader.populations())
+    return FlowJoSample(
+        sample_id="",
+        name=name,
+        uri="",
+        keywords=MappingProxyType({}),
+        transforms=MappingProxyType(dict(axes.transforms)),
+        spillover=axes.spillover,
+        populations=pops,
+        flowjo_total=None,
     )
 
 
@@ -225,7 +251,9 @@ def read_workspace(
     """Read a FlowJo 10 workspace: samples, groups, matrices, transforms, gate trees.
 
     Gates come from each sample's own (sample-level) tree, whose counts are FlowJo's
-    real results; group-level copies only give group membership. Unsupported gate or
+    real results. Group-level gate trees (FlowJo's templates for the group) are kept in
+    :attr:`Workspace.group_trees`, read on the axes of the group's first sample, without
+    their counts (FlowJo leaves them at -1, 0 or stale values). Unsupported gate or
     node types raise :class:`FlowJoError` naming the gate and the element, or, with
     ``skip_unsupported=True``, are left out (with their subpopulations) with a
     :class:`GatingWarning`. ``folder`` is where :meth:`Workspace.fcs_path` looks first.
@@ -251,22 +279,31 @@ def read_workspace(
             raise FlowJoError(f"Cannot read FlowJo workspace {label}: {exc}.") from None
     root = _parse_root(data, label)
     sample_list = root.find("SampleList")
-    samples = tuple(
+    read = [
         _read_sample(el, label, skip_unsupported)
         for el in ([] if sample_list is None else sample_list.findall("Sample"))
-    )
+    ]
+    samples = tuple(sample for sample, _ in read)
+    axes_by_id = {sample.sample_id: axes for sample, axes in read}
     by_id = {s.sample_id: s.name for s in samples}
     groups: dict[str, tuple[str, ...]] = {}
+    templates: dict[str, FlowJoSample] = {}
     groups_el = root.find("Groups")
     for gnode in [] if groups_el is None else groups_el.findall("GroupNode"):
-        refs = gnode.findall("Group/SampleRefs/SampleRef")
-        groups[gnode.get("name", "")] = tuple(
-            by_id[r.get("sampleID", "")] for r in refs if r.get("sampleID", "") in by_id
+        ids = [r.get("sampleID", "") for r in gnode.findall("Group/SampleRefs/SampleRef")]
+        ids = [i for i in ids if i in by_id]
+        name = gnode.get("name", "")
+        groups[name] = tuple(by_id[i] for i in ids)
+        tree = _read_group(
+            gnode, groups[name], axes_by_id.get(ids[0]) if ids else None, label, skip_unsupported
         )
+        if tree is not None:
+            templates[name] = tree
     return Workspace(
         path=file_path,
         version=root.get("version", ""),
         samples=samples,
         groups=MappingProxyType(groups),
         folder=None if folder is None else Path(folder),
+        group_trees=MappingProxyType(templates),
     )
