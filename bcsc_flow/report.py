@@ -32,9 +32,9 @@ from typing import Any
 
 import pandas as pd
 
+from bcsc_flow.report_comparison import comparison_section
 from bcsc_flow.report_html import atomic_write_text, page
 from bcsc_flow.report_sections import (
-    comparison_section,
     gating_section,
     markers_section,
     populations_section,

@@ -22,13 +22,15 @@ from typing import Any
 
 import pandas as pd
 
-from bcsc_flow.report_figures import comparison_figure, gating_figures
+from bcsc_flow.report_figures import gating_figures
 from bcsc_flow.report_html import Formatter, fixed, format_p, significant, table
 
 __all__ = [
-    "comparison_section",
+    "PCT_DIGITS",
+    "column_formats",
     "gating_section",
     "markers_section",
+    "note_html",
     "populations_section",
     "problems_section",
     "qc_section",
@@ -41,17 +43,39 @@ PCT_DIGITS = 2
 """Decimals of every percentage on the page (``pct_of_parent`` 2.015… → ``2.02``)."""
 
 
-def _frame(results: Any, name: str) -> pd.DataFrame:
+def table_of(results: Any, name: str) -> pd.DataFrame:
+    """The DataFrame attribute ``name`` of ``results`` (empty when absent).
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> table_of(SimpleNamespace(), "qc").empty
+    True
+    """
     value = getattr(results, name, None)
     return value if isinstance(value, pd.DataFrame) else pd.DataFrame()
 
 
-def _note(text: str) -> str:
+def note_html(text: str) -> str:
+    """An escaped explanatory paragraph.
+
+    Example
+    -------
+    >>> note_html("a < b")
+    '<p class="note">a &lt; b</p>'
+    """
     return f'<p class="note">{escape(text)}</p>'
 
 
-def _formats(frame: pd.DataFrame) -> dict[str, Formatter]:
-    """Formatters by column: percentages fixed, p/q-values, other floats 4 significant."""
+def column_formats(frame: pd.DataFrame) -> dict[str, Formatter]:
+    """Formatters by column: percentages fixed, p/q-values, other floats 4 significant.
+
+    Example
+    -------
+    >>> f = column_formats(pd.DataFrame({"pct_of_parent": [2.016], "q_value": [0.0031502]}))
+    >>> f["pct_of_parent"](2.016), f["q_value"](0.0031502)
+    ('2.02', '0.00315')
+    """
     out: dict[str, Formatter] = {}
     for column in frame.columns:
         name = str(column)
@@ -94,11 +118,11 @@ def summary_section(results: Any, comparison: pd.DataFrame | None, notes: Sequen
     >>> "<b>1</b>gated samples" in summary_section(res, None, [])
     True
     """
-    sheet = _frame(results, "sheet")
-    pops = _frame(results, "populations")
-    problems = _frame(results, "problems")
-    warnings_table = _frame(results, "warnings")
-    qc = _frame(results, "qc")
+    sheet = table_of(results, "sheet")
+    pops = table_of(results, "populations")
+    problems = table_of(results, "problems")
+    warnings_table = table_of(results, "warnings")
+    qc = table_of(results, "qc")
     samples = list(dict.fromkeys(pops["sample"])) if "sample" in pops else []
     cards = []
     if not sheet.empty:
@@ -126,7 +150,7 @@ def summary_section(results: Any, comparison: pd.DataFrame | None, notes: Sequen
         )
         body += f"<h3>Samples per condition</h3><ul>{items}</ul>"
     if comparison is None or len(comparison) == 0:
-        body += _note("No comparison between conditions in this report.")
+        body += note_html("No comparison between conditions in this report.")
     lines = list(notes)
     if sheet.empty and not pops.empty:
         lines.append("Built from result tables: the sample sheet itself was not available.")
@@ -153,9 +177,9 @@ def markers_section(results: Any) -> str:
         }
     )
     body = table(meta, table_id="template-info")
-    markers = _frame(results, "markers")
+    markers = table_of(results, "markers")
     if markers.empty or "marker" not in markers:
-        return body + _note("No marker resolution table (not recorded for this batch).")
+        return body + note_html("No marker resolution table (not recorded for this batch).")
     keys = [c for c in ("marker", "channel", "how", "stain") if c in markers.columns]
     label = "sample" if "sample" in markers else "file"
     n_files = markers[label].nunique() if label in markers else 0
@@ -189,9 +213,9 @@ def thresholds_section(results: Any) -> str:
     >>> "<td>a, b</td>" in thresholds_section(SimpleNamespace(thresholds=t))
     True
     """
-    frame = _frame(results, "thresholds")
+    frame = table_of(results, "thresholds")
     if frame.empty:
-        return _note("No data-driven thresholds in this batch.")
+        return note_html("No data-driven thresholds in this batch.")
     frame = frame.drop(columns=[c for c in ("template_digest", "events") if c in frame])
     keys = [c for c in frame.columns if c != "sample"]
     if "sample" in frame.columns:
@@ -207,7 +231,7 @@ def thresholds_section(results: Any) -> str:
     }
     if "control_events" in frame:
         formats["control_events"] = _integer
-    legend = _note(
+    legend = note_html(
         "value: the threshold in the channel's scale units; gate_value: the same cut on the "
         "gate's (transformed) axis."
     )
@@ -222,7 +246,7 @@ def thresholds_section(results: Any) -> str:
     body += (
         table(controlled, formats=formats, table_id="thresholds")
         if not controlled.empty
-        else _note("None: no threshold of this template came from a control tube.")
+        else note_html("None: no threshold of this template came from a control tube.")
     )
     if not others.empty:
         body += (
@@ -249,9 +273,9 @@ def populations_section(results: Any) -> str:
     ...     SimpleNamespace(populations=p))
     True
     """
-    pops = rows_of_tests(_frame(results, "populations"))
+    pops = rows_of_tests(table_of(results, "populations"))
     if pops.empty or not {"sample", "population", "pct_of_parent"} <= set(pops.columns):
-        return _note("No populations were gated.")
+        return note_html("No populations were gated.")
     names = list(dict.fromkeys(pops["population"].astype(str)))
     parents = pops.drop_duplicates("population").set_index("population").get("parent")
     wide = pops.pivot_table(
@@ -272,7 +296,7 @@ def populations_section(results: Any) -> str:
             return {"data-sample": str(row["sample"]), "data-population": column}
         return {}
 
-    body = _note(f"% of parent population, {PCT_DIGITS} decimals; one row per test sample.")
+    body = note_html(f"% of parent population, {PCT_DIGITS} decimals; one row per test sample.")
     body += table(
         frame,
         formats={n: fixed(PCT_DIGITS) for n in names},
@@ -285,76 +309,6 @@ def populations_section(results: Any) -> str:
     return body
 
 
-COMPARISON_COLUMNS = (
-    "population", "metric", "contrast", "n_reference", "n_level", "mean_reference",
-    "mean_level", "diff", "ci", "ratio", "p_value", "q_value", "test", "note",
-)  # fmt: skip
-
-
-def comparison_section(results: Any, comparison: pd.DataFrame | None, figures: bool) -> str:
-    """The comparison table (one row per population × contrast) and its plots.
-
-    Example
-    -------
-    >>> from types import SimpleNamespace
-    >>> c = pd.DataFrame({"population": ["BCSC"], "reference": ["u"], "level": ["irr"],
-    ...                   "diff": [3.2], "ci_low": [2.0], "ci_high": [4.5], "q_value": [0.0031]})
-    >>> html = comparison_section(SimpleNamespace(), c, figures=False)
-    >>> "<td>irr vs u</td>" in html, "[2.00, 4.50]" in html, "0.0031" in html
-    (True, True, True)
-    """
-    if comparison is None or len(comparison) == 0:
-        return _note("No comparison: a single condition, or the comparison was not computed.")
-    frame = comparison.copy()
-    if {"level", "reference"} <= set(frame.columns):
-        frame["contrast"] = frame["level"].astype(str) + " vs " + frame["reference"].astype(str)
-    if {"ci_low", "ci_high"} <= set(frame.columns):
-        lo, hi = fixed(PCT_DIGITS), fixed(PCT_DIGITS)
-        frame["ci"] = [f"[{lo(a)}, {hi(b)}]" for a, b in zip(frame["ci_low"], frame["ci_high"])]
-    shared = []
-    for column in ("metric", "test", "note"):
-        if column in frame and len(frame) > 1 and frame[column].astype(str).nunique() == 1:
-            value = str(frame[column].iloc[0])
-            if value and value != "nan":
-                shared.append(f"{column} (every row): {value}")
-            frame = frame.drop(columns=column)
-    shown = frame[[c for c in COMPARISON_COLUMNS if c in frame.columns]]
-    formats = _formats(shown)
-    if "ci" in shown:
-        formats["ci"] = str
-    headers = {
-        "mean_reference": "mean ref. (%)",
-        "mean_level": "mean level (%)",
-        "diff": "diff (points)",
-        "ci": "95% CI of diff",
-        "p_value": "p",
-        "q_value": "q (FDR)",
-    }
-    body = _note(
-        "Replicate-level comparison (each sample is one replicate); diff in percentage "
-        "points with its confidence interval; q: false-discovery-rate adjusted p-value."
-    )
-    if shared:
-        body += "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in shared) + "</ul>"
-    body += table(
-        shown,
-        formats=formats,
-        headers=headers,
-        cell_attributes=lambda row, col: (
-            {"data-population": str(row["population"])}
-            if col == "q_value" and "population" in row
-            else {}
-        ),
-        table_id="comparison",
-    )
-    pops = rows_of_tests(_frame(results, "populations"))
-    if not figures:
-        return body + _note("Figures left out (figures=False).")
-    if pops.empty:
-        return body + _note("Comparison plots need the populations table, which is empty.")
-    return body + comparison_figure(pops, comparison)
-
-
 def gating_section(results: Any, figures: bool) -> str:
     """The gating path of each test sample (needs ``Results.samples``).
 
@@ -365,7 +319,7 @@ def gating_section(results: Any, figures: bool) -> str:
     True
     """
     if not figures:
-        return _note("Figures left out (figures=False).")
+        return note_html("Figures left out (figures=False).")
     kept = dict(getattr(results, "samples", {}) or {})
     if not kept:
         return (
@@ -374,7 +328,7 @@ def gating_section(results: Any, figures: bool) -> str:
             "report was rebuilt from tables. Gate with <code>gate_folder(..., "
             "keep_results=True)</code> and call <code>write_report</code> to include them.</p>"
         )
-    pops = _frame(results, "populations")
+    pops = table_of(results, "populations")
     order = list(dict.fromkeys(pops["sample"])) if "sample" in pops else []
     names = [n for n in order if n in kept] + [n for n in kept if n not in order]
     first = pops.drop_duplicates("sample").set_index("sample") if "sample" in pops else None
@@ -388,7 +342,7 @@ def gating_section(results: Any, figures: bool) -> str:
                 if c in first.columns and pd.notna(first.loc[name, c])
             ]
         captions[name] = f"{name}" + (f" — {', '.join(parts)}" if parts else "")
-    return _note(
+    return note_html(
         "Each panel: the parent population's events, the gate, and the % of parent."
     ) + gating_figures({n: kept[n] for n in names}, captions)
 
@@ -402,11 +356,11 @@ def qc_section(results: Any) -> str:
     >>> "No QC" in qc_section(SimpleNamespace())
     True
     """
-    qc = _frame(results, "qc")
+    qc = table_of(results, "qc")
     if qc.empty:
-        return _note("No QC expectations were evaluated.")
+        return note_html("No QC expectations were evaluated.")
     ok = qc["ok"].astype(bool) if "ok" in qc else pd.Series(True, index=qc.index)
-    summary = _note(f"{int(ok.sum())} of {len(qc)} checks met.")
+    summary = note_html(f"{int(ok.sum())} of {len(qc)} checks met.")
     return summary + table(
         qc,
         formats={c: significant(4) for c in ("value", "min", "max") if c in qc},
@@ -424,16 +378,16 @@ def problems_section(results: Any) -> str:
     >>> "No problems" in problems_section(SimpleNamespace())
     True
     """
-    problems = _frame(results, "problems")
-    warnings_table = _frame(results, "warnings")
+    problems = table_of(results, "problems")
+    warnings_table = table_of(results, "warnings")
     if problems.empty:
-        body = _note("No problems: every file was read and gated.")
+        body = note_html("No problems: every file was read and gated.")
     else:
         body = "<h3>Problems</h3>" + table(
             problems, row_class=lambda row: "bad", table_id="problems"
         )
     if warnings_table.empty:
-        body += _note("No warnings while gating.")
+        body += note_html("No warnings while gating.")
     else:
         body += "<h3>Warnings</h3>" + table(warnings_table, table_id="warnings")
     return body
