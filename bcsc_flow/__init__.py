@@ -52,6 +52,9 @@ _LAZY: dict[str, str] = {
     "Logicle": "bcsc_flow.transforms",
     "Hyperlog": "bcsc_flow.transforms",
     "Ratio": "bcsc_flow.transforms",
+    "FlowJoBiex": "bcsc_flow.transforms",
+    "spillover_from_controls": "bcsc_flow.compensation",
+    "read_workspace": "bcsc_flow.flowjo",
     "Threshold": "bcsc_flow.gates",
     "Range": "bcsc_flow.gates",
     "Rectangle": "bcsc_flow.gates",
@@ -74,6 +77,8 @@ _LAZY: dict[str, str] = {
     # templates and experiments
     "load_template": "bcsc_flow.template",
     "Template": "bcsc_flow.template",
+    "parse_template": "bcsc_flow.template",
+    "Resolution": "bcsc_flow.template_resolve",
     "gate_folder": "bcsc_flow.batch",
     "gate_samples": "bcsc_flow.batch",
     "Results": "bcsc_flow.batch",

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from bcsc_flow.errors import BcscFlowError, TemplateError
+from bcsc_flow.errors import BcscFlowError
 
 __all__ = ["UnitTask", "describe", "load", "make_units", "run_unit", "units_of"]
 
@@ -79,9 +79,6 @@ def units_of(batches: Sequence[str], *, needs_batch: bool) -> list[list[int]]:
     return list(groups.values())
 
 
-_TEMPLATE_CACHE: dict[str, Any] = {}
-
-
 @dataclass(frozen=True)
 class UnitTask:
     """One unit of work: the sheet rows of its files, their folder and the template."""
@@ -89,33 +86,8 @@ class UnitTask:
     key: str
     rows: tuple[Mapping[str, str], ...]
     folder: str
-    template_document: Mapping[str, Any]
-    template_source: str
-    template_digest: str
+    template: Any
     keep_results: bool = False
-
-    @property
-    def template(self) -> Any:
-        """The template, rebuilt from its document once per process (templates hold
-        read-only mappings, which do not pickle; their documents do)."""
-        from bcsc_flow.template import Template, load_template
-
-        key = repr(sorted(self.template_document.items()))
-        if key not in _TEMPLATE_CACHE:
-            source = Path(self.template_source)
-            if source.is_file():
-                loaded = load_template(source)
-                if loaded.digest != self.template_digest:
-                    raise TemplateError(
-                        f"{source}: the template file changed while the batch was running "
-                        f"(digest {loaded.digest[:12]}, expected {self.template_digest[:12]})"
-                    )
-                _TEMPLATE_CACHE[key] = loaded
-            else:
-                _TEMPLATE_CACHE[key] = Template.from_document(
-                    dict(self.template_document), source=self.template_source
-                )
-        return _TEMPLATE_CACHE[key]
 
     @property
     def tests(self) -> list[str]:
@@ -139,17 +111,7 @@ def make_units(
         members = tuple(rows[i] for i in group)
         if any(r["role"].lower() == "test" for r in members):
             key = members[0]["batch"] if len(members) > 1 else members[0]["sample"]
-            tasks.append(
-                UnitTask(
-                    key,
-                    members,
-                    str(folder),
-                    template.to_document(),
-                    template.source,
-                    template.digest,
-                    keep,
-                )
-            )
+            tasks.append(UnitTask(key, members, str(folder), template, keep))
     return tasks
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "QCWarning",
     "StatisticsWarning",
     "SheetWarning",
+    "TemplateWarning",
     "warn",
     "did_you_mean",
 ]
@@ -156,6 +157,10 @@ class QCWarning(BcscFlowWarning):
 
 class StatisticsWarning(BcscFlowWarning):
     """A statistical result should be read with care (few replicates, small counts)."""
+
+
+class TemplateWarning(BcscFlowWarning):
+    """A template was read leniently (e.g. an older schema upgraded)."""
 
 
 class SheetWarning(BcscFlowWarning):

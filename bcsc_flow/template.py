@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bcsc_flow.errors import BcscFlowWarning, TemplateError, did_you_mean, warn
+from bcsc_flow.errors import TemplateError, TemplateWarning, did_you_mean, warn
 from bcsc_flow.frozen import FrozenMap
 from bcsc_flow.template_schema import CURRENT_SCHEMA, ROOT, upgrade, validate
 
@@ -102,7 +102,7 @@ class Template:
             warn(
                 f"{source}: template schema_version {version!r} upgraded to {CURRENT_SCHEMA} "
                 f"({'; '.join(notes)}); save it again to silence this.",
-                BcscFlowWarning,
+                TemplateWarning,
             )
         norm = validate(doc, source)
         canonical = json.dumps(norm, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

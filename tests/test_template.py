@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from bcsc_flow.errors import (
-    BcscFlowWarning,
     ChannelNotFoundError,
     QCWarning,
     SheetError,
     TemplateError,
+    TemplateWarning,
 )
 from bcsc_flow.markers import match_panel
 from bcsc_flow.sample import Sample
@@ -93,7 +93,7 @@ def test_digest_is_stable_across_key_order_and_layout() -> None:
 
 
 def test_schema_zero_upgrades_with_a_warning_to_the_same_template() -> None:
-    with pytest.warns(BcscFlowWarning, match=r"schema_version 0 upgraded to 1"):
+    with pytest.warns(TemplateWarning, match=r"schema_version 0 upgraded to 1"):
         old = load_template(DATA / "minimal_v0.yaml")
     assert old.digest == load_template(DATA / "minimal_v1.yaml").digest
 
