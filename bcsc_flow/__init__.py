@@ -62,6 +62,9 @@ _LAZY: dict[str, str] = {
     "Ellipse": "bcsc_flow.gates",
     "Quadrant": "bcsc_flow.gates",
     "Dimension": "bcsc_flow.gates",
+    "RatioDimension": "bcsc_flow.gates",
+    "Divider": "bcsc_flow.gates",
+    "QuadrantRegion": "bcsc_flow.gates",
     "And": "bcsc_flow.gates",
     "Or": "bcsc_flow.gates",
     "Not": "bcsc_flow.gates",
@@ -74,6 +77,7 @@ _LAZY: dict[str, str] = {
     "GatingStrategy": "bcsc_flow.strategy",
     "GatingResult": "bcsc_flow.strategy",
     "population_statistics": "bcsc_flow.stats",
+    "channel_statistics": "bcsc_flow.stats",
     # templates and experiments
     "load_template": "bcsc_flow.template",
     "Template": "bcsc_flow.template",

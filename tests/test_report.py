@@ -139,6 +139,7 @@ def _run_chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess
         "--disable-component-update",
         "--disable-sync",
         "--disable-extensions",
+        "--disable-dev-shm-usage",
         "--hide-scrollbars",
         f"--user-data-dir={profile}",
         "--enable-logging=stderr",
