@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from bcsc_flow.report_comparison import comparison_section
+from bcsc_flow.report_comparison import comparison_section, key_results
 from bcsc_flow.report_html import atomic_write_text, page
 from bcsc_flow.report_sections import (
     gating_section,
@@ -44,7 +44,10 @@ from bcsc_flow.report_sections import (
     thresholds_section,
 )
 
-__all__ = ["render_report", "write_report"]
+__all__ = ["MAX_GATING_FIGURES", "render_report", "write_report"]
+
+MAX_GATING_FIGURES = 48
+"""Default cap on per-sample gating figures (keeps a large batch's page small)."""
 
 
 def _version() -> str:
@@ -60,6 +63,7 @@ def render_report(
     title: str | None = None,
     figures: bool = True,
     notes: Sequence[str] = (),
+    max_gating_figures: int | None = MAX_GATING_FIGURES,
 ) -> str:
     """The report as one HTML string (see :func:`write_report`).
 
@@ -82,12 +86,16 @@ def render_report(
     subtitle = f"bcsc_flow {_version()} · template {name} {template.get('version', '')}".rstrip()
     subtitle += f" · digest {str(template.get('digest', ''))[:12]} · written {stamp}"
     sections = [
-        ("summary", "Summary", summary_section(results, comparison, notes)),
+        (
+            "summary",
+            "Summary",
+            summary_section(results, comparison, notes) + key_results(comparison),
+        ),
         ("template", "Template and markers", markers_section(results)),
         ("thresholds", "Thresholds and controls", thresholds_section(results)),
         ("populations", "Populations", populations_section(results)),
         ("comparison", "Comparison", comparison_section(results, comparison, figures)),
-        ("gating", "Gating per sample", gating_section(results, figures)),
+        ("gating", "Gating per sample", gating_section(results, figures, max_gating_figures)),
         ("qc", "QC expectations", qc_section(results)),
         ("problems", "Problems and warnings", problems_section(results)),
     ]
@@ -102,6 +110,7 @@ def write_report(
     title: str | None = None,
     figures: bool = True,
     notes: Sequence[str] = (),
+    max_gating_figures: int | None = MAX_GATING_FIGURES,
 ) -> Path:
     """Write a self-contained ``report.html`` of a batch atomically; return its path.
 
@@ -111,6 +120,8 @@ def write_report(
     Gating figures are drawn for the samples in ``results.samples`` (gate with
     ``keep_results=True``); ``figures=False`` leaves every figure out (fast, small).
     ``notes`` are extra lines for the summary (e.g. where the tables came from).
+    ``max_gating_figures`` caps the gating-path grids (about 1 s and 150 KiB each; None:
+    every kept sample); the samples left out are listed.
     The file is written under a temporary name beside ``path`` and renamed into place.
 
     Example
@@ -123,5 +134,12 @@ def write_report(
     >>> out.name, "<script" in out.read_text()
     ('report.html', False)
     """
-    html = render_report(results, comparison, title=title, figures=figures, notes=notes)
+    html = render_report(
+        results,
+        comparison,
+        title=title,
+        figures=figures,
+        notes=notes,
+        max_gating_figures=max_gating_figures,
+    )
     return atomic_write_text(path, html)

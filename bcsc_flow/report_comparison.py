@@ -25,7 +25,7 @@ from bcsc_flow.report_figures import comparison_figure
 from bcsc_flow.report_html import fixed, table
 from bcsc_flow.report_sections import PCT_DIGITS, column_formats, note_html, rows_of_tests, table_of
 
-__all__ = ["COMPARISON_COLUMNS", "comparison_section"]
+__all__ = ["COMPARISON_COLUMNS", "KEY_POPULATIONS", "comparison_section", "key_results"]
 
 COMPARISON_COLUMNS = (
     "population", "metric", "contrast", "n_reference", "n_level", "mean_reference",
@@ -95,3 +95,55 @@ def comparison_section(results: Any, comparison: pd.DataFrame | None, figures: b
     if pops.empty:
         return body + note_html("Comparison plots need the populations table, which is empty.")
     return body + comparison_figure(pops, comparison)
+
+
+KEY_POPULATIONS = ("BCSC", "HER2+ BCSC", "HER2- BCSC", "ALDH+ BCSC", "HER2+", "ALDH+")
+"""Populations of the built-in template shown first (when a comparison has them)."""
+
+
+def key_results(
+    comparison: pd.DataFrame | None, populations: tuple[str, ...] = KEY_POPULATIONS
+) -> str:
+    """A short table of the main contrasts for the summary: means, difference with CI, q.
+
+    Populations of ``populations`` present in the comparison, else its first six rows.
+
+    Example
+    -------
+    >>> c = pd.DataFrame({"population": ["BCSC"], "reference": ["u"], "level": ["irr"],
+    ...                   "mean_reference": [2.0], "mean_level": [5.5], "diff": [3.5],
+    ...                   "ci_low": [2.0], "ci_high": [5.0], "q_value": [0.0031]})
+    >>> "<td>irr vs u</td>" in key_results(c), key_results(None)
+    (True, '')
+    """
+    if comparison is None or len(comparison) == 0 or "population" not in comparison:
+        return ""
+    rows = comparison[comparison["population"].astype(str).isin(populations)]
+    if rows.empty:
+        rows = comparison.head(6)
+    frame = pd.DataFrame({"population": rows["population"].astype(str)})
+    if {"level", "reference"} <= set(rows.columns):
+        frame["contrast"] = rows["level"].astype(str) + " vs " + rows["reference"].astype(str)
+    pct = fixed(PCT_DIGITS)
+    for column in ("mean_reference", "mean_level"):
+        if column in rows:
+            frame[column] = rows[column]
+    if {"diff", "ci_low", "ci_high"} <= set(rows.columns):
+        frame["diff"] = [
+            f"{pct(d)} [{pct(lo)}, {pct(hi)}]"
+            for d, lo, hi in zip(rows["diff"], rows["ci_low"], rows["ci_high"], strict=True)
+        ]
+    if "q_value" in rows:
+        frame["q_value"] = rows["q_value"]
+    formats = column_formats(frame)
+    if "diff" in frame:
+        formats["diff"] = str
+    headers = {
+        "mean_reference": "mean ref. (%)",
+        "mean_level": "mean level (%)",
+        "diff": "diff, points [95% CI]",
+        "q_value": "q (FDR)",
+    }
+    return "<h3>Key results</h3>" + table(
+        frame, formats=formats, headers=headers, table_id="key-results"
+    )

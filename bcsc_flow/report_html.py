@@ -58,8 +58,9 @@ th{background:#f0f4f8;font-weight:600;position:sticky;top:0}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.bad td{background:#ffe3e3}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
-.card{border:1px solid #d9e2ec;border-radius:6px;padding:8px 14px;min-width:120px}
-.card b{display:block;font-size:20px}
+.cards{gap:8px}
+.card{border:1px solid #d9e2ec;border-radius:6px;padding:6px 12px;min-width:90px;font-size:12.5px}
+.card b{display:block;font-size:19px}
 .card.bad{border-color:#e12d39;background:#fff5f5}
 .note{color:#52606d;font-size:13px}
 .missing{color:#8a6100;background:#fffbea;border:1px solid #f0d87a;border-radius:4px;

@@ -309,8 +309,8 @@ def populations_section(results: Any) -> str:
     return body
 
 
-def gating_section(results: Any, figures: bool) -> str:
-    """The gating path of each test sample (needs ``Results.samples``).
+def gating_section(results: Any, figures: bool, limit: int | None = None) -> str:
+    """The gating path of each test sample (needs ``Results.samples``), at most ``limit``.
 
     Example
     -------
@@ -331,6 +331,9 @@ def gating_section(results: Any, figures: bool) -> str:
     pops = table_of(results, "populations")
     order = list(dict.fromkeys(pops["sample"])) if "sample" in pops else []
     names = [n for n in order if n in kept] + [n for n in kept if n not in order]
+    omitted = []
+    if limit is not None and len(names) > limit:
+        names, omitted = names[: max(limit, 0)], names[max(limit, 0) :]
     first = pops.drop_duplicates("sample").set_index("sample") if "sample" in pops else None
     captions = {}
     for name in names:
@@ -342,9 +345,13 @@ def gating_section(results: Any, figures: bool) -> str:
                 if c in first.columns and pd.notna(first.loc[name, c])
             ]
         captions[name] = f"{name}" + (f" — {', '.join(parts)}" if parts else "")
-    return note_html(
-        "Each panel: the parent population's events, the gate, and the % of parent."
-    ) + gating_figures({n: kept[n] for n in names}, captions)
+    body = note_html("Each panel: the parent population's events, the gate, and the % of parent.")
+    if omitted:
+        body += (
+            f'<p class="missing">{len(omitted)} more sample(s) not drawn (limit {limit}): '
+            f"{escape(', '.join(map(str, omitted)))}.</p>"
+        )
+    return body + gating_figures({n: kept[n] for n in names}, captions)
 
 
 def qc_section(results: Any) -> str:

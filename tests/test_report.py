@@ -292,6 +292,14 @@ def test_without_kept_results_gating_figures_are_explained(
     assert html.count("<img ") == 1  # the comparison plot needs only the tables
 
 
+def test_gating_figures_can_be_capped(batch: tuple[Results, pd.DataFrame]) -> None:
+    res, cmp = batch
+    html = render_report(res, cmp, max_gating_figures=1)
+    assert html.count("<img ") == 2  # comparison + the first sample's gating path
+    assert 'alt="gating path of unt_r1"' in html
+    assert "5 more sample(s) not drawn (limit 1)" in html
+
+
 # --------------------------------------------------------------------------- in a browser
 
 
