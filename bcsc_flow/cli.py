@@ -5,8 +5,8 @@ traceback with ``--debug``), 2 usage error.
 
 Example
 -------
->>> main(["--version"])  # doctest: +SKIP
-bcsc-flow 0.1.0
+>>> sorted(build_parser()._subparsers._group_actions[0].choices)[:3]
+['analyze', 'cohorts', 'compare']
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             scheduler=args.scheduler,
             progress=interactive and not args.quiet,
+            keep_results=not args.no_report,
         )
         comparison = None
         tests = results.populations
