@@ -372,7 +372,20 @@ def _cmd_import_flowjo(args: argparse.Namespace) -> int:
     if args.compare:
         table = ws.compare_counts(args.folder)
         out.write(table.to_string(index=False) + "\n")
-    if args.out:
+    if args.out and args.out.lower().endswith((".yaml", ".yml")):
+        from pathlib import Path
+
+        from bcsc_flow.errors import FlowJoError
+        from bcsc_flow.template_convert import template_from_workspace
+
+        if not chosen:
+            raise FlowJoError(f"import-flowjo: the workspace {args.wsp} has no samples.")
+        target = Path(args.out)  # a template of --sample, else of the first sample
+        tpl = template_from_workspace(ws, chosen[0].name, name=args.name, folder=args.folder,
+                                      matrix_csv=target.with_suffix(".spillover.csv"))  # fmt: skip
+        path = tpl.save(target)
+        out.write(f"wrote template {tpl.name!r} for sample {chosen[0].name!r} to {path}\n")
+    elif args.out:
         from bcsc_flow import gatingml
         from bcsc_flow.errors import FlowJoError
 
@@ -391,8 +404,13 @@ def _add_import_flowjo(sub: argparse._SubParsersAction) -> None:
         "import-flowjo", help="read a FlowJo 10 workspace; write its gates as Gating-ML"
     )
     p.add_argument("wsp", help="FlowJo workspace (.wsp)")
-    p.add_argument("--out", help="write the sample's gating strategy as Gating-ML 2.0 to this file")
+    p.add_argument(
+        "--out",
+        help="write the sample's gating strategy as Gating-ML 2.0 to this file, or as a "
+        "bcsc_flow template when it ends in .yaml/.yml",
+    )
     p.add_argument("--sample", help="sample name (needed with --out when there are several)")
+    p.add_argument("--name", help="template name with --out *.yaml (default: the workspace's)")
     p.add_argument("--folder", help="folder holding the FCS files (default: as the workspace says)")
     p.add_argument("--compare", action="store_true", help="gate the FCS files, compare with FlowJo")
     p.add_argument(
