@@ -46,7 +46,9 @@ _FLUOR_WORDS = frozenset(
     )
 )
 _AFFINE = (Linear,)
-EXPORT_HINT = "export Gating-ML instead (bcsc_flow.gatingml.write, or bcsc-flow import-flowjo WSP --out gates.xml)"
+EXPORT_HINT = (
+    "export Gating-ML instead (bcsc_flow.gatingml.write; bcsc-flow import-flowjo --out X.xml)"
+)
 
 
 def _kind(detector: str) -> str:
@@ -102,7 +104,19 @@ def _same_matrix(a: Spillover, b: Spillover) -> bool:
 
 
 class Converter:
-    """Walks a strategy once, collecting panel, transforms and compensation uses."""
+    """Walks a strategy once, collecting panel, transforms and compensation uses.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from bcsc_flow.sample import Sample
+    >>> from bcsc_flow.gates import Range
+    >>> from bcsc_flow.strategy import GatingStrategy
+    >>> st = GatingStrategy().add("x", Range("SSC-A", 1, 2))
+    >>> conv = Converter(st, Sample.from_array(np.zeros((1, 1)), ["SSC-A"]))
+    >>> conv.gate(st["x"].gate, "x"), conv.panel["SSC-A"]["kind"]
+    ({'range': {'dim': 'SSC-A', 'min': 1.0, 'max': 2.0}}, 'scatter')
+    """
 
     def __init__(self, strategy: GatingStrategy, sample: Sample) -> None:
         self.strategy = strategy
@@ -122,8 +136,18 @@ class Converter:
                 f"population {pop!r}: dimension {dim.label!r} is a ratio, which template schema 1 "
                 f"cannot express; {EXPORT_HINT}."
             )
+        name = dim.channel
+        spill = self.strategy.spillovers.get(dim.compensation)
+        if spill is not None and tuple(spill.outputs) != tuple(spill.detectors):
+            if not spill.is_square or name not in spill.outputs:
+                raise TemplateError(
+                    f"population {pop!r}: dimension {dim.label!r} is not a detector of matrix "
+                    f"{dim.compensation!r} ({', '.join(spill.detectors)}), and the matrix is not "
+                    f"square; a template compensates detectors in place; {EXPORT_HINT}."
+                )
+            name = spill.detectors[spill.outputs.index(name)]  # square: output i is detector i
         try:
-            channel = self.sample.channel(dim.channel)
+            channel = self.sample.channel(name)
         except ChannelNotFoundError:
             raise TemplateError(
                 f"population {pop!r}: dimension {dim.label!r}: channel {dim.channel!r} is not a "
@@ -309,7 +333,8 @@ class Converter:
             return "none", None
         if comp == FILE_COMPENSATION:
             return "file", None
-        matrix = self.strategy.spillovers[comp]
+        named = self.strategy.spillovers[comp]
+        matrix = Spillover(named.detectors, named.matrix, None, named.name)  # rows = detectors
         own = Spillover.from_sample(self.sample)
         if own is not None and _same_matrix(matrix, own):
             return "file", None
@@ -319,6 +344,26 @@ class Converter:
 def transforms_section(
     conv: Converter, axis: Mapping[str, Any]
 ) -> tuple[dict[str, Any], list[str]]:
+    """The template ``transforms`` of the converted markers, and the ones it cannot say.
+
+    Gate transforms first; ``axis`` (detector → display transform) fills in non-linear
+    scales of fluorescence markers gated without one.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from bcsc_flow.sample import Sample
+    >>> from bcsc_flow.gates import Range
+    >>> from bcsc_flow.strategy import GatingStrategy
+    >>> from bcsc_flow.transforms import FlowJoBiex
+    >>> st = GatingStrategy().add("x", Range("FL1-A", 1, 2))
+    >>> conv = Converter(st, Sample.from_array(np.zeros((1, 1)), ["FL1-A"]))
+    >>> _ = conv.gate(st["x"].gate, "x")
+    >>> transforms_section(conv, {"FL1-A": Asinh(262144.0, 4.0)})
+    ({'FL1-A': {'asinh': {'T': 262144.0, 'M': 4.0, 'A': 0.0}}}, [])
+    >>> transforms_section(conv, {"FL1-A": FlowJoBiex()})
+    ({}, [])
+    """
     out: dict[str, Any] = {}
     skipped: list[str] = []
     for marker, (t, _, _) in conv.transforms.items():

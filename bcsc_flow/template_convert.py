@@ -94,6 +94,7 @@ def template_from_strategy(
 ) -> Template:
     """A static template (fixed gates, in markers and data units) equivalent to a strategy.
 
+    ``description`` defaults to one naming the sample (the schema wants non-empty text).
     ``sample`` is the FCS sample the gates were drawn on: its channels give the markers,
     its ``$SPILLOVER`` decides ``compensation: file``. ``matrix_csv`` is where to write
     a named matrix that is not the file's (the template refers to it by file name, so

@@ -8,16 +8,18 @@ converted template is saved as YAML, loaded back and resolved against that file.
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from bcsc_flow import gatingml
 from bcsc_flow.cli import main
 from bcsc_flow.compensation import Spillover
 from bcsc_flow.dimensions import Dimension, RatioDimension
-from bcsc_flow.errors import TemplateError
+from bcsc_flow.errors import FCSWarning, TemplateError
 from bcsc_flow.flowjo import read_workspace
 from bcsc_flow.gates import And, Not, Or, Polygon, Quadrant, Range, Rectangle, Threshold
 from bcsc_flow.io.fcs import read_fcs, write_fcs
@@ -98,6 +100,32 @@ def test_flowjo_ellipse_is_refused_with_a_pointer_to_gatingml():
     ws = read_workspace(DATA / "simple_line_example/single_ellipse_51_events.wsp")
     with pytest.raises(TemplateError, match=r"'ellipse1'.*Ellipse.*Gating-ML"):
         template_from_workspace(ws, ws.sample_names[0])
+
+
+# --------------------------------------------------------------------- Gating-ML conformance
+GML = Path(__file__).parent / "data" / "gatingml2"
+MANIFEST = list(csv.DictReader((GML / "manifest.csv").read_text(encoding="utf-8").splitlines()))
+
+
+@pytest.mark.parametrize("row", MANIFEST, ids=[r["gate_id"] for r in MANIFEST])
+def test_gatingml_reference_results_survive_conversion(row, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FCSWarning)  # CellQuest quirks, asserted elsewhere
+        sample = read_fcs(GML / "data1.fcs")
+    strategy = gatingml.read(GML / row["xml_file"])
+    kinds = {type(strategy[n].gate).__name__ for n in strategy.names}
+    ratio = any(
+        isinstance(d, RatioDimension) for n in strategy.names for d in strategy[n].gate.dimensions
+    )
+    if kinds & {"Ellipse", "QuadrantRegion"} or ratio:
+        with pytest.raises(TemplateError, match="Gating-ML"):
+            template_from_strategy(strategy, sample, name="x", matrix_csv=tmp_path / "m.csv")
+        return
+    tpl = template_from_strategy(strategy, sample, name="x", matrix_csv=tmp_path / "m.csv")
+    back = load_template(tpl.save(tmp_path / "x.yaml"))
+    got = _resolve(back, sample).mask(row["gate_id"])
+    lines = (GML / row["result_file"]).read_text(encoding="ascii").split()
+    np.testing.assert_array_equal(got, np.array([line == "1" for line in lines]))
 
 
 # --------------------------------------------------------------------- synthetic strategy
@@ -270,3 +298,104 @@ def test_cli_import_flowjo_template_error_exits_1(tmp_path, capsys):
     assert main(["import-flowjo", str(wsp), "--out", str(tmp_path / "e.yml")]) == 1
     assert "Gating-ML" in capsys.readouterr().err
     assert not (tmp_path / "e.yml").exists()
+
+
+# --------------------------------------------------------------------- synthetic FlowJo workspace
+def _dim(name: str, low: float | None = None, high: float | None = None) -> str:
+    bounds = "".join(
+        f' gating:{k}="{v!r}"' for k, v in (("min", low), ("max", high)) if v is not None
+    )
+    return f'<gating:dimension{bounds}><data-type:fcs-dimension data-type:name="{name}"/></gating:dimension>'
+
+
+def _pop(name: str, gate_xml: str, children: str = "", inside: str = "1") -> str:
+    subs = f"<Subpopulations>{children}</Subpopulations>" if children else ""
+    kind = "PolygonGate" if "vertex" in gate_xml else "RectangleGate"
+    gate = f'<Gate><gating:{kind} eventsInside="{inside}">{gate_xml}</gating:{kind}></Gate>'
+    return f'<Population name="{name}" count="-1">{gate}{subs}</Population>'
+
+
+def _bool(tag: str, name: str, deps: list[str]) -> str:
+    inner = "".join(f'<Dependent name="{d}"/>' for d in deps)
+    return f'<{tag} name="{name}" count="-1"><Dependents>{inner}</Dependents></{tag}>'
+
+
+def _workspace(tmp_path: Path, matrix: np.ndarray) -> Path:
+    """The FCS file of _sample and a FlowJo workspace gating it with ``matrix`` as 'Comp'."""
+    _sample(tmp_path)
+    chans = ["R670-A", "B530-A"]
+    coeff = "".join(
+        f'<transforms:spillover data-type:parameter="{row}">'
+        + "".join(f'<transforms:coefficient data-type:parameter="{col}" transforms:value="{float(matrix[i, j])!r}"/>'
+                  for j, col in enumerate(chans))
+        + "</transforms:spillover>"
+        for i, row in enumerate(chans)
+    )  # fmt: skip
+    params = "".join(f'<data-type:parameter data-type:name="{c}"/>' for c in chans)
+    spill = (
+        '<transforms:spilloverMatrix name="Comp" prefix="Comp-" suffix="">'
+        f"<data-type:parameters>{params}</data-type:parameters>{coeff}</transforms:spilloverMatrix>"
+    )
+    logicle = "".join(
+        '<transforms:logicle transforms:T="262144" transforms:W="0.5" transforms:M="4.5" transforms:A="0">'
+        f'<data-type:parameter data-type:name="Comp-{c}"/></transforms:logicle>'
+        for c in chans
+    )
+    corners = [
+        (LG.inverse(x), LG.inverse(y))
+        for x, y in [(0.62, 0.25), (0.95, 0.3), (0.9, 0.72), (0.68, 0.6)]
+    ]
+    verts = "".join(
+        f'<gating:vertex><gating:coordinate data-type:value="{float(a)!r}"/>'
+        f'<gating:coordinate data-type:value="{float(b)!r}"/></gating:vertex>'
+        for a, b in corners
+    )
+    tree = _pop(
+        "cells",
+        _dim("FSC-A", 40000.0, 150000.0),
+        _pop("CD44+", _dim("Comp-R670-A", 1000.0))
+        + _pop("BCSC", _dim("Comp-R670-A") + _dim("Comp-B530-A") + verts)
+        + _pop("CD24 not hi", _dim("Comp-B530-A", 2000.0), inside="0")
+        + _bool("AndNode", "both", ["cells/CD44+", "cells/BCSC"])
+        + _bool("OrNode", "either", ["cells/BCSC", "cells/CD24 not hi"])
+        + _bool("NotNode", "not CD44+", ["cells/CD44+"]),
+    )
+    wsp = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<Workspace version="20.0" xmlns:gating="http://www.isac-net.org/std/Gating-ML/v2.0/gating" '
+        'xmlns:transforms="http://www.isac-net.org/std/Gating-ML/v2.0/transformations" '
+        'xmlns:data-type="http://www.isac-net.org/std/Gating-ML/v2.0/datatypes">'
+        '<SampleList><Sample><DataSet uri="file:/elsewhere/synthetic.fcs" sampleID="1"/>'
+        f"<Transformations>{logicle}</Transformations>{spill}"
+        '<SampleNode name="synthetic" count="-1" sampleID="1">'
+        f"<Subpopulations>{tree}</Subpopulations></SampleNode></Sample></SampleList></Workspace>"
+    )
+    path = tmp_path / "synthetic.wsp"
+    path.write_text(wsp, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_cli_converts_flowjo_booleans_compensation_and_logicle_polygon(tmp_path, capsys, edited):
+    matrix = np.array([[1.0, 0.3], [0.0, 1.0]]) if edited else SPILL
+    wsp = _workspace(tmp_path, matrix)
+    out = tmp_path / "tpl" / "synthetic.yaml"
+    out.parent.mkdir()
+    assert main(["import-flowjo", str(wsp), "--folder", str(tmp_path), "--out", str(out)]) == 0
+    tpl = load_template(out)
+    ws = read_workspace(wsp, folder=tmp_path)
+    strategy, sample = ws.strategy("synthetic"), ws.load("synthetic")
+    direct = strategy.apply(sample)
+    for name in strategy.names:
+        assert 0 < direct.count(name) < len(sample), name
+    _assert_same_events(tpl, strategy, sample)
+    if edited:  # FlowJo's matrix is not the file's: written beside the template
+        assert tpl.compensation == {"source": "matrix", "matrix": "synthetic.spillover.csv"}
+        assert (out.parent / "synthetic.spillover.csv").is_file()
+    else:
+        assert tpl.compensation == {"source": "file"}
+    assert (
+        tpl.transform("CD44") == LG
+        and len(tpl.population("BCSC")["gate"]["polygon"]["vertices"]) > 4
+    )
+    assert "not CD44+" in capsys.readouterr().out
