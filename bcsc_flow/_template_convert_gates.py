@@ -212,12 +212,24 @@ class Converter:
             )
         return x
 
+    def bound(self, dim: Dimension, drawn: float, pop: str) -> float:
+        """One bound in data units, shortened (``999.9999999999998`` → ``1000``) when the
+        shorter number maps to exactly the same transformed value."""
+        x = float(self.data(dim, np.array([drawn]), pop)[0])
+        if dim.transform is None:
+            return x
+        for digits in range(6, 16):
+            short = float(f"{x:.{digits}g}")
+            with np.errstate(all="ignore"):
+                back = float(np.asarray(dim.transform(np.array([short])))[0])
+            if back == drawn:
+                return short
+        return x
+
     def bounds(
         self, dim: Dimension, lo: float | None, hi: float | None, pop: str
     ) -> tuple[float | None, float | None]:
-        low, high = (
-            None if b is None else float(self.data(dim, np.array([b]), pop)[0]) for b in (lo, hi)
-        )
+        low, high = (None if b is None else self.bound(dim, b, pop) for b in (lo, hi))
         if low is None and type(dim.transform) is Log:
             low = float(np.nextafter(0.0, 1.0))  # flog is NaN (outside) for x <= 0
         return low, high
@@ -312,7 +324,11 @@ class Converter:
     def operand(self, op: Any, pop: str) -> dict[str, Any]:
         if not isinstance(op, str):
             return self.gate(op, pop)
-        refs = [{"ref": name} for name in (op, *self.strategy.ancestors(op))]
+        # An operand by name is its gate and its ancestors' gates; those the population's
+        # own parents already impose are left out (true wherever the population is).
+        own = set(self.strategy.ancestors(pop))
+        chain = [op, *(a for a in self.strategy.ancestors(op) if a not in own)]
+        refs = [{"ref": name} for name in chain]
         return refs[0] if len(refs) == 1 else {"and": refs}
 
     # ------------------------------------------------------------------ compensation

@@ -17,11 +17,12 @@ What becomes what:
   quadrant pieces); ``And``/``Or``/``Not`` → ``and``/``or``/``not``. A boolean operand
   given by *name* means that population's membership (its parents included) while a
   template ``ref`` reuses a gate alone, so a name becomes ``ref`` of the population and
-  of each of its ancestors. Ellipses, quadrant gates and ratio dimensions have no
+  of each of its ancestors that the converted population's own parents do not imply. Ellipses, quadrant gates and ratio dimensions have no
   schema-1 form: :class:`~bcsc_flow.errors.TemplateError`, export Gating-ML instead.
 * **coordinates** — template coordinates are data units (compensated): a bound drawn on
   a transformed axis is mapped back with the transform's inverse (monotone, so ranges
-  and rectangles select the same events). The template engine evaluates fixed polygons
+  and rectangles select the same events), as a short number when one maps to exactly
+  the drawn value (``logicle(1000)`` → ``1000``). The template engine evaluates fixed polygons
   on the *untransformed* channels, so a polygon drawn on a non-linear axis (logicle,
   asinh, log, biex), whose straight edges are curves in data units, has each slanted
   edge cut into pieces in the drawn space before mapping back; the number of pieces is

@@ -187,6 +187,9 @@ def test_synthetic_logicle_polygon_and_booleans_round_trip(tmp_path):
     assert doc["panel"]["FSC-A"]["kind"] == "scatter" and "Time" not in doc["panel"]
     assert doc["compensation"] == {"source": "file"}
     assert doc["transforms"]["CD44"] == {"logicle": {"T": 262144.0, "W": 0.5, "M": 4.5, "A": 0.0}}
+    gates = {p["name"]: p["gate"] for p in doc["populations"]}
+    assert gates["CD44+"]["threshold"]["above"] == 1000.0  # drawn at logicle(1000)
+    assert gates["CD44+ not BCSC"] == {"and": [{"ref": "CD44+"}, {"not": {"ref": "BCSC"}}]}
     either = next(p for p in doc["populations"] if p["name"] == "either")
     assert either["gate"]["or"][0] == {"and": [{"ref": "BCSC"}, {"ref": "cells"}]}
 
