@@ -202,14 +202,17 @@ def template_from_workspace(
     description: str | None = None,
     folder: str | os.PathLike[str] | None = None,
     matrix_csv: str | os.PathLike[str] | None = None,
+    group: str | None = None,
     check: bool = True,
 ) -> Template:
     """A static template from one sample's FlowJo gating (see :func:`template_from_strategy`).
 
     The sample's FCS file is read (``folder`` as in
     :meth:`~bcsc_flow.flowjo.Workspace.fcs_path`); FlowJo's non-linear axis transforms of
-    gated fluorescence channels are carried into ``transforms``. ``name`` defaults to
-    the workspace file's stem.
+    gated fluorescence channels are carried into ``transforms``. With ``group`` the gates
+    are the group's gate tree (FlowJo's template for the group,
+    :meth:`~bcsc_flow.flowjo.Workspace.group_strategy`), checked on this sample's file.
+    ``name`` defaults to the workspace file's stem.
 
     Example
     -------
@@ -229,12 +232,15 @@ def template_from_workspace(
         name = workspace.path.stem if workspace.path is not None else fj.name
     if description is None:
         file = "" if fj.file_name == fj.name else f" ({fj.file_name})"
-        description = f"Converted from FlowJo workspace {label}, sample {fj.name!r}{file}."
+        whose = f"group {group!r}, checked on sample" if group else "sample"
+        description = f"Converted from FlowJo workspace {label}, {whose} {fj.name!r}{file}."
     sample = workspace.load(fj.name, folder)
     axis: dict[str, Any] = {}
-    for key, t in sorted(fj.transforms.items(), key=lambda kv: kv[0].startswith("Comp-")):
+    tree = fj if group is None else workspace.group_trees.get(group, fj)
+    strategy = fj.strategy() if group is None else workspace.group_strategy(group)
+    for key, t in sorted(tree.transforms.items(), key=lambda kv: kv[0].startswith("Comp-")):
         axis[key[5:] if key.startswith("Comp-") else key] = t  # compensated axes win
     return template_from_strategy(
-        fj.strategy(), sample, name=name, version=version, description=description,
+        strategy, sample, name=name, version=version, description=description,
         matrix_csv=matrix_csv, axis_transforms=axis, check=check,
     )  # fmt: skip

@@ -96,6 +96,16 @@ def test_quadrant_pieces_become_ranges_and_axis_transforms_are_carried():
     assert tpl.transform("channel_B") == Asinh(262144.0, 1.3, 0.0)  # FlowJo's fasinh axis
 
 
+def test_flowjo_group_gate_tree_becomes_a_template(tmp_path):
+    # The group copy of this workspace's rectangle has the coordinates of the biex
+    # workspace's sample gate, for which FlowJo computed 50605.
+    ws = read_workspace(DATA / EXPRESSIBLE[1])
+    tpl = template_from_workspace(ws, ws.sample_names[0], group="All Samples", check=False)
+    back = load_template(tpl.save(tmp_path / "group.yaml"))
+    assert "group 'All Samples'" in back.description
+    assert _resolve(back, ws.load(ws.sample_names[0])).count("upper_right") == 50605
+
+
 def test_flowjo_ellipse_is_refused_with_a_pointer_to_gatingml():
     ws = read_workspace(DATA / "simple_line_example/single_ellipse_51_events.wsp")
     with pytest.raises(TemplateError, match=r"'ellipse1'.*Ellipse.*Gating-ML"):
