@@ -55,6 +55,16 @@ def _call(func: Callable[[Any], Any], index: int, task: Any) -> TaskOutcome:
         return TaskOutcome(index, error_type=type(exc).__name__, message=tail)
 
 
+def _call_one_thread(func: Callable[[Any], Any], index: int, task: Any) -> TaskOutcome:
+    """:func:`_call` with one BLAS thread: a Dask worker's task owns one core."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return _call(func, index, task)
+    with threadpool_limits(1):
+        return _call(func, index, task)
+
+
 def _mp_context() -> multiprocessing.context.BaseContext:
     # forkserver: safe with threads in the parent, cheap after the server starts.
     if not sys.platform.startswith("linux"):
@@ -65,6 +75,17 @@ def _mp_context() -> multiprocessing.context.BaseContext:
         ["numpy", "pandas", "bcsc_flow.io.fcs", "bcsc_flow.strategy", "bcsc_flow.batch_gating"]
     )
     return context
+
+
+def _one_thread_per_worker() -> None:
+    """Worker initializer: one BLAS/OpenMP thread per process, so ``jobs`` workers use
+    ``jobs`` cores instead of fighting over them (numpy's BLAS would otherwise start a
+    thread per core in every worker)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return
+    threadpool_limits(1)
 
 
 def _worker_died(index: int) -> TaskOutcome:
@@ -90,7 +111,9 @@ def _run_local(
         alone = not queue
         order, width = ([suspects.pop(0)], 1) if alone else (queue, jobs)
         queue = []
-        with ProcessPoolExecutor(max_workers=width, mp_context=_mp_context()) as pool:
+        with ProcessPoolExecutor(
+            max_workers=width, mp_context=_mp_context(), initializer=_one_thread_per_worker
+        ) as pool:
             in_flight: dict[Future[TaskOutcome], int] = {}
             position = 0
             while position < len(order) or in_flight:
@@ -139,7 +162,9 @@ def _run_dask(
     done: dict[int, TaskOutcome] = {}
     try:
         futures = {
-            client.submit(_call, func, i, task, pure=False, key=f"bcsc-task-{i}-{id(tasks)}"): i
+            client.submit(
+                _call_one_thread, func, i, task, pure=False, key=f"bcsc-task-{i}-{id(tasks)}"
+            ): i
             for i, task in enumerate(tasks)
         }
         for fut in as_completed(list(futures)):

@@ -85,13 +85,14 @@ def channel_statistics(
         out.update({_percentile_label(q): nan for q in percentiles})
         return out
     mean = float(np.mean(x))
-    median = float(np.median(x))
+    # one selection pass for the median, the robust-CV pair and the asked percentiles
+    qs = np.percentile(x, [50.0, _RCV_LOW, _RCV_HIGH, *percentiles])
+    median, low, high = float(qs[0]), qs[1], qs[2]
     sd = float(np.std(x, ddof=1)) if n > 1 else nan
     positive = x[x > 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         geo = float(np.exp(np.mean(np.log(positive)))) if positive.size else nan
         cv = 100.0 * sd / mean if mean != 0 else nan
-        low, high = np.percentile(x, [_RCV_LOW, _RCV_HIGH])
         rcv = 100.0 * 0.5 * float(high - low) / median if median != 0 else nan
     out.update(
         {
@@ -104,9 +105,7 @@ def channel_statistics(
             "robust_cv": rcv,
         }
     )
-    if percentiles:
-        pct = np.percentile(x, list(percentiles))
-        out.update({_percentile_label(q): float(v) for q, v in zip(percentiles, pct)})
+    out.update({_percentile_label(q): float(v) for q, v in zip(percentiles, qs[3:])})
     return out
 
 
