@@ -344,7 +344,9 @@ def gate_folder(
     ``folder/samples.csv`` when it exists, else inferred from file names with a warning).
     ``jobs`` worker processes on this machine, or a Dask ``scheduler`` (address or
     ``distributed.Client``). Broken files end up in ``Results.problems``; nothing in the
-    folder is written.
+    folder is written. Worker processes are started with ``forkserver`` (``spawn``
+    outside Linux), so a *script* that uses ``jobs > 1`` needs the usual
+    ``if __name__ == "__main__":`` guard; notebooks and the CLI do not.
 
     Example
     -------
