@@ -14,7 +14,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from bcsc_flow.errors import BcscFlowError
+from bcsc_flow.errors import BcscFlowError, SheetWarning
 
 __all__ = ["add_analyze"]
 
@@ -91,7 +91,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             )
         sys.stdout.write(f"\nwrote {len(written)} files to {out}\n")
     for w in caught:
-        if args.verbose:
+        if args.verbose or issubclass(w.category, SheetWarning):
             sys.stderr.write(f"warning: {w.message}\n")
     if not results.ok:
         sys.stderr.write(f"bcsc-flow: {len(results.problems)} file(s) had problems:\n")

@@ -53,3 +53,18 @@ def test_analyze_reports_a_broken_file_and_exits_1(
     assert problems["sample"].tolist() == ["unt_r2"]
     populations = pd.read_csv(out / "populations.csv")
     assert set(populations["sample"]) == {"unt_r1", "unt_r3", "irr_r1", "irr_r2", "irr_r3"}
+
+
+def test_analyze_without_a_sheet_says_it_inferred_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "data"
+    shutil.copytree(
+        SAMPLE_FCS, folder, ignore=shutil.ignore_patterns("truth*", "*.json", "*.md", "samples.csv")
+    )
+    out = tmp_path / "out"
+    assert main(["analyze", str(folder), "--out", str(out), "--no-report", "--quiet"]) == 0
+    assert "inferred from file names" in capsys.readouterr().err
+    populations = pd.read_csv(out / "populations.csv")
+    assert set(populations["sample"]) == {f"{c}_r{r}" for c in ("unt", "irr") for r in (1, 2, 3)}
+    assert set(populations["condition"]) == {"untreated", "irradiated"}

@@ -123,3 +123,28 @@ def test_infer_sheet_from_file_names(tmp_path: Path) -> None:
 def test_infer_sheet_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(SheetError, match="holds no FCS files"):
         infer_sheet(tmp_path)
+
+
+def test_infer_sheet_reads_tube_keywords(tmp_path: Path) -> None:
+    import numpy as np
+
+    from bcsc_flow.io.fcs import write_fcs
+
+    tubes = {
+        "tube01.fcs": "MCF7 irr r2 day1",
+        "tube02.fcs": "DEAB irr r2 day1",
+        "tube03.fcs": "FMO CD44 day1",
+    }
+    for name, tube in tubes.items():
+        write_fcs(
+            tmp_path / name, np.zeros((3, 1)), channels=["FSC-A"], keywords={"TUBE NAME": tube}
+        )
+    with pytest.warns(SheetWarning, match="inferred"):
+        sheet = infer_sheet(tmp_path)
+    frame = sheet.frame.set_index("sample")
+    assert frame.loc["tube01", ["role", "condition", "replicate", "batch"]].tolist() == [
+        "test", "irradiated", "2", "1"
+    ]  # fmt: skip
+    assert frame.loc["tube02", "role"] == "deab"
+    assert frame.loc["tube03", "role"] == "fmo:CD44"
+    assert sheet.deab_for("tube01") == "tube02"  # same batch and condition

@@ -36,7 +36,7 @@ from bcsc_flow.io._fcs_text import HEADER_BYTES, Header, Issues, parse_header, t
 from bcsc_flow.io.fcs_write import write_fcs
 from bcsc_flow.sample import Keywords, Sample
 
-__all__ = ["read_fcs", "read_fcs_datasets", "write_fcs"]
+__all__ = ["read_fcs", "read_fcs_datasets", "read_fcs_keywords", "write_fcs"]
 
 _SAFETY_NET = (
     IndexError,
@@ -226,6 +226,39 @@ def _read(path: str | os.PathLike[str], strict: bool, dataset: int | None) -> li
         for message in s.warnings:
             warn(message, FCSWarning)
     return samples
+
+
+def read_fcs_keywords(path: str | os.PathLike[str], *, dataset: int = 0) -> Keywords:
+    """The keywords (HEADER and TEXT) of one data set, without reading its DATA.
+
+    Fast enough to scan a folder (e.g. for ``TUBE NAME`` or ``$SRC``); the reader's
+    warnings are not emitted here (:func:`read_fcs` emits them when the file is read).
+
+    Example
+    -------
+    >>> import numpy as np, tempfile, pathlib
+    >>> from bcsc_flow.io.fcs_write import write_fcs
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.fcs"
+    >>> _ = write_fcs(path, np.zeros((2, 1)), channels=["FSC-A"], keywords={"TUBE NAME": "irr r1"})
+    >>> read_fcs_keywords(path)["tube name"]
+    'irr r1'
+    """
+    label = str(path)
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            parts = _texts(handle, size, label, False, dataset)
+    except FCSError:
+        raise
+    except _SAFETY_NET as exc:
+        raise FCSFormatError(
+            f"{label}: could not be read as FCS ({type(exc).__name__}: {exc})."
+        ) from exc
+    if dataset >= len(parts):
+        raise FCSError(
+            f"{label}: asked for data set {dataset} but the file holds {len(parts)} (numbered from 0)."
+        )
+    return parts[dataset].keywords
 
 
 def read_fcs(path: str | os.PathLike[str], *, dataset: int = 0, strict: bool = False) -> Sample:

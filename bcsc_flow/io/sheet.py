@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bcsc_flow.errors import SheetError, SheetWarning, warn
+from bcsc_flow.errors import FCSError, SheetError, SheetWarning, warn
 
 __all__ = [
     "COLUMNS",
@@ -326,13 +326,31 @@ def _infer_row(file: str, label: str) -> dict[str, str]:
     }
 
 
+_LABEL_KEYWORDS = ("TUBE NAME", "$SRC", "$SMNO", "SAMPLE ID")
+
+
+def _keyword_label(path: Path) -> tuple[str, str]:
+    """Words from a file's tube/sample keywords and its ``$DATE``; empty for an unreadable
+    file (the batch reports it when it reads the file)."""
+    from bcsc_flow.io.fcs import read_fcs_keywords
+
+    try:
+        kw = read_fcs_keywords(path)
+    except (FCSError, OSError):
+        return "", ""
+    label = " ".join(kw[k] for k in _LABEL_KEYWORDS if k in kw)
+    return label, kw.get("$DATE", "").strip()
+
+
 def infer_sheet(folder: str | Path, *, labels: dict[str, str] | None = None) -> SampleSheet:
-    """Build a sheet from the FCS file names of a folder (and optional per-file labels).
+    """Build a sheet from the FCS file names of a folder and their tube keywords.
 
     Roles, conditions, replicates and batches are guessed from words in the file name
-    (and in ``labels[file]``, e.g. a ``TUBE NAME`` keyword): ``deab``, ``unstained``,
+    and in the ``TUBE NAME``, ``$SRC``, ``$SMNO`` and ``SAMPLE ID`` keywords (or in
+    ``labels[file]`` when given): ``deab``, ``unstained``,
     ``fmo_CD44``, ``iso_HER2``, ``single_CD24``; ``unt``/``untreated``/``ctrl`` vs
-    ``irr``/``irradiated``/``4Gy``; ``r2``; ``b1``/``day1``. A DEAB tube is paired with the
+    ``irr``/``irradiated``/``4Gy``; ``r2``; ``b1``/``day1``. When some file has no batch
+    word, every file's batch is its acquisition day (``$DATE``). A DEAB tube is paired with the
     test sample whose name remains when ``deab`` is removed from its own. A
     :class:`~bcsc_flow.errors.SheetWarning` says the sheet was inferred.
 
@@ -347,16 +365,28 @@ def infer_sheet(folder: str | Path, *, labels: dict[str, str] | None = None) -> 
     files = _fcs_files(folder)
     if not files:
         raise SheetError(f"folder {str(folder)!r} holds no FCS files (*.fcs, *.lmd)")
-    rows = [_infer_row(f, (labels or {}).get(f, "")) for f in files]
+    dates: dict[str, str] = {}
+    if labels is None:
+        found = {f: _keyword_label(folder / f) for f in files}
+        labels = {f: label for f, (label, _) in found.items()}
+        dates = {f: date for f, (_, date) in found.items()}
+    rows = [_infer_row(f, labels.get(f, "")) for f in files]
+    how = "file names and tube keywords"
+    if any(not r["batch"] for r in rows) and dates and all(dates.values()):
+        for r in rows:  # a batch is an acquisition day
+            r["batch"] = dates[r["file"]]
+        how += "; batches are acquisition days ($DATE)"
     tests = {r["sample"].lower(): r["sample"] for r in rows if r["role"] == "test"}
+    by_name = {r["sample"]: r for r in rows}
     for r in rows:
         if r["role"] == "deab":
             key = re.sub(r"[\s_\-]*deab[\s_\-]*", "_", r["sample"], flags=re.I).strip("_").lower()
             if key in tests:
                 r["pair_id"] = tests[key]
+                by_name[tests[key]]["pair_id"] = tests[key]
     warn(
         f"no sample sheet given: roles, conditions, replicates and batches of {len(rows)} files in "
-        f"{folder} were inferred from file names; check them or pass a sheet",
+        f"{folder} were inferred from {how}; check them or pass a sheet",
         SheetWarning,
     )
     return SampleSheet.from_frame(pd.DataFrame(rows), folder=folder, source="inferred")
