@@ -1,22 +1,24 @@
 """bcsc_flow: flow-cytometry gating and sorting analysis for breast cancer stem cells.
 
-Module map (imports flow downward; see ``docs`` in the repository):
+Module map (imports flow down these layers; ``tests/test_layers.py`` checks it):
 
-============================  ==========================================================
-``errors``                    exception and warning classes
-``sample``                    :class:`Channel`, :class:`Sample`
-``io.fcs``                    FCS 2.0–3.2 reader, FCS 3.1 writer
-``io.sheet``                  sample sheets
-``compensation``              spillover matrices and compensation
-``transforms``                Gating-ML 2.0 transforms (flin, flog, fasinh, logicle, ...)
-``gates``                     frozen gates and boolean combinations
-``strategy``                  gating trees and their results
-``stats``                     per-population statistics
-``recipes`` / ``template``    data-driven gates and portable templates
-``gatingml`` / ``flowjo``     exchange formats
-``batch`` / ``compare``       folders of samples and replicate-level comparisons
-``simulate``                  synthetic BCSC experiments with ground truth
-============================  ==========================================================
+======================================  ================================================
+``errors``, ``frozen``                  exceptions, warnings, ``warn``; FrozenMap
+``sample``, ``jupyter``                 :class:`Channel`, :class:`Sample`; HTML views
+``io.fcs`` (+ ``io._fcs_*``)            FCS 2.0–3.2 reader; ``io.fcs_write``: FCS 3.1 writer
+``io.sheet``                            sample sheets: read, validate, infer
+``simulate/``                           synthetic BCSC experiments with ground truth (a leaf)
+``compensation/``, ``transforms/``      spillover and compensation; Gating-ML transforms
+``dimensions``, ``gates*``              gate axes; frozen gates and boolean combinations
+``strategy*``, ``stats``                gating trees, results, per-population statistics
+``recipes*``                            data-driven gates (control quantiles, valleys, fits)
+``template*``, ``markers``              portable templates: schema, markers, resolution
+``gatingml*``, ``flowjo/``              Gating-ML 2.0 import/export; FlowJo 10 workspaces
+``batch*``, ``compare/``, ``cohorts/``  folders in parallel; replicate and cohort statistics
+``sorting*``, ``anndata_export``        purity, yield, sort planning, export; AnnData
+``plot*``, ``report*``                  figures; the self-contained HTML report
+``cli*``                                the ``bcsc-flow`` command, one module per area
+======================================  ================================================
 
 Names are imported lazily, so ``import bcsc_flow`` stays light.
 
