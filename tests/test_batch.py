@@ -100,3 +100,57 @@ def test_results_write_atomically(tmp_path: Path, results: bf.Results) -> None:
     back = pd.read_csv(tmp_path / "out" / "populations.csv")
     assert len(back) == len(results.populations)
     assert not [p for p in (tmp_path / "out").iterdir() if p.name.endswith(".tmp")]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_worker_killed_mid_batch_loses_nothing(results: bf.Results) -> None:
+    """SIGKILL a busy worker process while the batch runs: every result still arrives."""
+    import os
+    import signal
+    import threading
+
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def kill_a_busy_worker() -> None:
+        while not stop.is_set() and not killed:
+            for server in _children(os.getpid()):  # the forkserver; workers are its children
+                for worker in _children(server):
+                    if _cpu_seconds(worker) > 0.3:  # it is running a task, not starting up
+                        os.kill(worker, signal.SIGKILL)
+                        killed.append(worker)
+                        return
+            stop.wait(0.02)
+
+    killer = threading.Thread(target=kill_a_busy_worker, daemon=True)
+    killer.start()
+    try:
+        survived = gate_folder(SAMPLE_FCS, "bcsc", jobs=2, progress=False)
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no busy worker was found to kill; the test proved nothing"
+    assert survived.ok, survived.problems.to_string()
+    pd.testing.assert_frame_equal(_key(results.populations), _key(survived.populations))
