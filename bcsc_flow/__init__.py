@@ -84,6 +84,8 @@ _LAZY: dict[str, str] = {
     "load_template": "bcsc_flow.template",
     "Template": "bcsc_flow.template",
     "parse_template": "bcsc_flow.template",
+    "template_from_strategy": "bcsc_flow.template_convert",
+    "template_from_workspace": "bcsc_flow.template_convert",
     "Resolution": "bcsc_flow.template_resolve",
     "gate_folder": "bcsc_flow.batch",
     "gate_samples": "bcsc_flow.batch",

@@ -34,7 +34,7 @@ def _cmd_import_flowjo(args: argparse.Namespace) -> int:
         target = Path(args.out)  # a template of --sample, else of the first sample
         tpl = template_from_workspace(ws, chosen[0].name, name=args.name, folder=args.folder,
                                       matrix_csv=target.with_suffix(".spillover.csv"))  # fmt: skip
-        path = tpl.save(target)
+        path = tpl.save(target, overwrite=args.overwrite)
         out.write(f"wrote template {tpl.name!r} for sample {chosen[0].name!r} to {path}\n")
     elif args.out:
         from bcsc_flow import gatingml
@@ -45,7 +45,7 @@ def _cmd_import_flowjo(args: argparse.Namespace) -> int:
                 f"import-flowjo: the workspace has {len(chosen)} samples; choose one with --sample "
                 f"({', '.join(ws.sample_names)})."
             )
-        path = gatingml.write(chosen[0].strategy(), args.out)
+        path = gatingml.write(chosen[0].strategy(), args.out, overwrite=args.overwrite)
         out.write(f"wrote Gating-ML 2.0 for sample {chosen[0].name!r} to {path}\n")
     return 0
 
@@ -61,6 +61,7 @@ def add_import_flowjo(sub: argparse._SubParsersAction) -> None:
         "bcsc_flow template when it ends in .yaml/.yml",
     )
     p.add_argument("--sample", help="sample name (needed with --out when there are several)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     p.add_argument("--name", help="template name with --out *.yaml (default: the workspace's)")
     p.add_argument("--folder", help="folder holding the FCS files (default: as the workspace says)")
     p.add_argument("--compare", action="store_true", help="gate the FCS files, compare with FlowJo")

@@ -21,7 +21,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
             sample = read_fcs(args.fcs)
         sys.stdout.write(describe(tpl, sample) + "\n")
         return 0
-    paths = export_gatingml(tpl, args.folder, args.sheet, args.out)
+    paths = export_gatingml(tpl, args.folder, args.sheet, args.out, overwrite=args.overwrite)
     sys.stdout.write(f"wrote {len(paths) - 1} Gating-ML file(s) and thresholds.csv to {args.out}\n")
     return 0
 
@@ -40,4 +40,5 @@ def add_template(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--folder", required=True, help="folder holding the FCS files")
     export.add_argument("--sheet", required=True, help="sample sheet CSV")
     export.add_argument("--out", required=True, help="output folder for the XML files")
+    export.add_argument("--overwrite", action="store_true", help="replace existing XML files")
     export.set_defaults(func=_cmd_template)

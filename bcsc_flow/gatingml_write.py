@@ -384,8 +384,12 @@ def to_string(strategy: GatingStrategy) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
 
-def write(strategy: GatingStrategy, path: str | os.PathLike[str]) -> Path:
-    """Write a strategy as a Gating-ML 2.0 file (UTF-8) and return its path.
+def write(
+    strategy: GatingStrategy, path: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
+    """Write a strategy as a Gating-ML 2.0 file (UTF-8) atomically and return its path.
+
+    An existing file is replaced only with ``overwrite=True`` (GatingMLError otherwise).
 
     Example
     -------
@@ -398,11 +402,21 @@ def write(strategy: GatingStrategy, path: str | os.PathLike[str]) -> Path:
     ...     read(out)["cells"].gate == st["cells"].gate
     True
     """
+    import tempfile
+
     text = to_string(strategy)
     target = Path(path)
+    if target.exists() and not overwrite:
+        raise GatingMLError(f"{target}: file exists; pass overwrite=True to replace it.")
+    tmp = None
     try:
-        target.write_text(text, encoding="utf-8")
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
     except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise GatingMLError(
             f"{target}: cannot write the Gating-ML file ({exc.strerror or exc})."
         ) from None

@@ -156,12 +156,36 @@ class Template:
         """
         import yaml
 
-        return yaml.safe_dump(self.to_document(), sort_keys=False, allow_unicode=True)
+        return yaml.safe_dump(_drop_empty(self.to_document()), sort_keys=False, allow_unicode=True)
 
-    def save(self, path: str | Path) -> Path:
-        """Write :meth:`to_yaml` to ``path``; return the path."""
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write :meth:`to_yaml` to ``path`` atomically; return the path.
+
+        An existing file is replaced only with ``overwrite=True`` (TemplateError otherwise).
+
+        Example
+        -------
+        >>> import tempfile, pathlib
+        >>> p = load_template("bcsc").save(pathlib.Path(tempfile.mkdtemp()) / "bcsc.yaml")
+        >>> load_template(p).digest == load_template("bcsc").digest
+        True
+        """
+        import os
+        import tempfile
+
         out = Path(path)
-        out.write_text(self.to_yaml(), encoding="utf-8")
+        if out.exists() and not overwrite:
+            raise TemplateError(
+                f"{out}: file exists; pass overwrite=True (CLI: --overwrite) to replace it"
+            )
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent or ".")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(self.to_yaml())
+            os.replace(tmp, out)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return out
 
     # ------------------------------------------------------------------ structure
@@ -264,6 +288,15 @@ def _describe_gate(gate: Mapping[str, Any]) -> str:
             )
         return f"{args['dim']} {side} {how}"
     return kind
+
+
+def _drop_empty(value: Any) -> Any:
+    """Optional text left empty is written as absent (the schema refuses empty text)."""
+    if isinstance(value, dict):
+        return {k: _drop_empty(v) for k, v in value.items() if v != ""}
+    if isinstance(value, list):
+        return [_drop_empty(v) for v in value]
+    return value
 
 
 def parse_template(text: str, source: str = "<string>") -> Template:

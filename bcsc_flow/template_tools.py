@@ -78,10 +78,16 @@ def resolve_folder(template: Template, folder: str | Path, sheet: str | Path) ->
 
 
 def export_gatingml(
-    template: Template, folder: str | Path, sheet: str | Path, out: str | Path
+    template: Template,
+    folder: str | Path,
+    sheet: str | Path,
+    out: str | Path,
+    *,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Freeze ``template`` against a sheet; write ``OUT/<sample>.xml`` per test sample and
-    ``OUT/thresholds.csv``. Returns the written paths.
+    ``OUT/thresholds.csv``. Returns the written paths. Existing XML files are replaced
+    only with ``overwrite=True``.
 
     Example
     -------
@@ -94,7 +100,8 @@ def export_gatingml(
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
     written = [
-        gatingml.write(st, target / f"{name}.xml") for name, st in resolution.strategies.items()
+        gatingml.write(st, target / f"{name}.xml", overwrite=overwrite)
+        for name, st in resolution.strategies.items()
     ]
     thresholds = target / "thresholds.csv"
     resolution.thresholds.to_csv(thresholds, index=False, lineterminator="\n")
