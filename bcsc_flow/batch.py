@@ -51,6 +51,12 @@ class Results:
     ``qc``: the template's QC expectations per sample (``ok`` False when not met).
     ``warnings``: warnings raised while gating (unit, category, message).
     ``samples``: per-sample gating results when asked for (``keep_results=True``).
+
+    Example
+    -------
+    >>> res = Results(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    >>> res.ok, res.summary().empty
+    (True, True)
     """
 
     populations: pd.DataFrame

@@ -24,6 +24,7 @@ __all__ = [
     "FCSFormatError",
     "FCSTruncatedError",
     "FCSUnsupportedError",
+    "FCSFileNotFoundError",
     "FCSWriteError",
     "ChannelNotFoundError",
     "CompensationError",
@@ -53,11 +54,27 @@ __all__ = [
 
 
 class BcscFlowError(Exception):
-    """Base class of every error raised by bcsc_flow."""
+    """Base class of every error raised by bcsc_flow.
+
+    Example
+    -------
+    >>> import bcsc_flow as bf
+    >>> try:
+    ...     bf.read_fcs("no/such/file.fcs")
+    ... except bf.BcscFlowError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, FileNotFoundError))
+    FCSFileNotFoundError True
+    """
 
 
 class FCSError(BcscFlowError, ValueError):
-    """An FCS file could not be read or written as asked."""
+    """An FCS file could not be read or written as asked.
+
+    Example
+    -------
+    >>> issubclass(FCSError, ValueError)
+    True
+    """
 
 
 class FCSFormatError(FCSError):
@@ -66,6 +83,10 @@ class FCSFormatError(FCSError):
 
 class FCSTruncatedError(FCSFormatError):
     """An FCS file ends before a segment it announces (e.g. DATA beyond end of file)."""
+
+
+class FCSFileNotFoundError(FCSError, FileNotFoundError):
+    """The FCS file to read does not exist (also a :class:`FileNotFoundError`)."""
 
 
 class FCSUnsupportedError(FCSError):
@@ -77,7 +98,17 @@ class FCSWriteError(FCSError):
 
 
 class ChannelNotFoundError(BcscFlowError, KeyError):
-    """A channel or marker name matched no channel, or more than one."""
+    """A channel or marker name matched no channel, or more than one.
+
+    Example
+    -------
+    >>> from bcsc_flow.sample import Sample
+    >>> try:
+    ...     Sample.from_array([[1.0]], ["APC-A"], markers=["CD44"], name="s")["CD4"]
+    ... except KeyError as exc:
+    ...     print(str(exc).split(".")[0])
+    Sample 's': no channel or marker 'CD4'
+    """
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable.
         return str(self.args[0]) if self.args else ""
@@ -136,7 +167,14 @@ class OptionalDependencyError(BcscFlowError, ImportError):
 
 
 class BcscFlowWarning(UserWarning):
-    """Base class of every warning emitted by bcsc_flow."""
+    """Base class of every warning emitted by bcsc_flow.
+
+    Example
+    -------
+    >>> import warnings
+    >>> warnings.filterwarnings("ignore", category=BcscFlowWarning)  # silence them all
+    >>> warnings.resetwarnings()
+    """
 
 
 class FCSWarning(BcscFlowWarning):

@@ -266,3 +266,14 @@ def test_markers_and_lower_case_keys(tmp_path):
     s, msgs = load(tmp_path, build(pairs, np.array([1, 2], "<f4").tobytes()))
     assert msgs == [] and s.markers == (None, "CD44 APC") and s["CD44"].tolist() == [2.0]
     assert s.keywords["FJ_$p1r"] == "x" and "$tot" in list(s.keywords)
+
+
+def test_a_missing_file_is_a_library_error_and_a_file_not_found_error(tmp_path) -> None:
+    from bcsc_flow.errors import FCSFileNotFoundError
+    from bcsc_flow.io.fcs import read_fcs_keywords
+
+    missing = tmp_path / "nope.fcs"
+    for reader in (read_fcs, read_fcs_keywords):
+        with pytest.raises(FCSFileNotFoundError, match=r"nope\.fcs: no such FCS file") as info:
+            reader(missing)
+        assert isinstance(info.value, FileNotFoundError)

@@ -28,7 +28,14 @@ from typing import BinaryIO
 
 import numpy as np
 
-from bcsc_flow.errors import FCSError, FCSFormatError, FCSTruncatedError, FCSWarning, warn
+from bcsc_flow.errors import (
+    FCSError,
+    FCSFileNotFoundError,
+    FCSFormatError,
+    FCSTruncatedError,
+    FCSWarning,
+    warn,
+)
 from bcsc_flow.io._fcs_data import decode, locate_data, read_segment
 from bcsc_flow.io._fcs_layout import keyword_int, read_layout
 from bcsc_flow.io._fcs_params import build_channels, read_spillover, to_scale
@@ -199,11 +206,25 @@ def _sample(handle: BinaryIO, size: int, path: Path, index: int, part: _DataSetT
     )
 
 
+def _open(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open an FCS file for reading, with the library's errors for a missing or closed file."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise FCSFileNotFoundError(
+            f"{path}: no such FCS file (working folder {os.getcwd()}); check the path"
+        ) from None
+    except OSError as exc:
+        raise FCSError(
+            f"{path}: cannot open the file for reading ({exc.strerror or exc})."
+        ) from None
+
+
 def _read(path: str | os.PathLike[str], strict: bool, dataset: int | None) -> list[Sample]:
     p = Path(path)
     label = str(path)
     try:
-        with open(p, "rb") as handle, np.errstate(all="ignore"):  # NaN/overflow bits are data
+        with _open(p) as handle, np.errstate(all="ignore"):  # NaN/overflow bits are data
             size = os.fstat(handle.fileno()).st_size
             parts = _texts(handle, size, label, strict, dataset)
             if dataset is not None:
@@ -245,7 +266,7 @@ def read_fcs_keywords(path: str | os.PathLike[str], *, dataset: int = 0) -> Keyw
     """
     label = str(path)
     try:
-        with open(path, "rb") as handle:
+        with _open(path) as handle:
             size = os.fstat(handle.fileno()).st_size
             parts = _texts(handle, size, label, False, dataset)
     except FCSError:
