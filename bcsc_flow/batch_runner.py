@@ -17,6 +17,7 @@ Example
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -61,6 +62,7 @@ def _call_one_thread(func: Callable[[Any], Any], index: int, task: Any) -> TaskO
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return _call(func, index, task)
+    _load_lazy_blas()
     with threadpool_limits(1):
         return _call(func, index, task)
 
@@ -72,19 +74,41 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     # Workers fork from the server: import the heavy modules there once, not per worker.
     context.set_forkserver_preload(
-        ["numpy", "pandas", "bcsc_flow.io.fcs", "bcsc_flow.strategy", "bcsc_flow.batch_gating"]
+        [
+            "numpy",
+            "scipy.linalg",
+            "pandas",
+            "bcsc_flow.io.fcs",
+            "bcsc_flow.strategy",
+            "bcsc_flow.batch_gating",
+        ]
     )
     return context
 
 
+def _load_lazy_blas() -> None:
+    """Load scipy's own BLAS (compensation's ``lu_solve`` uses it) before limiting threads.
+
+    threadpoolctl only limits libraries already loaded: scipy ships a second OpenBLAS that
+    is loaded on the first ``scipy.linalg`` import, inside the first task, and then ran
+    with a thread per core in every worker. With two workers on two cores, four spinning
+    BLAS threads made each task ~1.7x slower than alone.
+    """
+    import scipy.linalg  # noqa: F401
+
+
 def _one_thread_per_worker() -> None:
     """Worker initializer: one BLAS/OpenMP thread per process, so ``jobs`` workers use
-    ``jobs`` cores instead of fighting over them (numpy's BLAS would otherwise start a
-    thread per core in every worker)."""
+    ``jobs`` cores instead of fighting over them (numpy's and scipy's BLAS would otherwise
+    start a thread per core in every worker)."""
+    # A BLAS loaded later in this worker process reads these when it starts.
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return
+    _load_lazy_blas()
     threadpool_limits(1)
 
 
