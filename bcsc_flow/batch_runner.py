@@ -16,11 +16,13 @@ Example
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -63,8 +65,59 @@ def _call_one_thread(func: Callable[[Any], Any], index: int, task: Any) -> TaskO
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return _call(func, index, task)
     _load_lazy_blas()
-    with threadpool_limits(1):
+    with threadpool_limits(1), _reused_heap():
         return _call(func, index, task)
+
+
+_M_TRIM_THRESHOLD = -1  # glibc mallopt parameters
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # glibc's own upper bound on 64-bit
+
+
+@contextlib.contextmanager
+def _reused_heap() -> Iterator[None]:
+    """Let glibc reuse freed heap memory for large arrays during one task.
+
+    Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_`` set, which freezes glibc's
+    mmap threshold at 128 KiB: every array of a 10^5-event column is then a fresh
+    ``mmap`` whose pages fault in again (one batch unit took 22.7 s instead of 10.8 s,
+    5.1 M instead of 0.34 M minor page faults). The worker's settings are put back after.
+    """
+    fixed = "MALLOC_TRIM_THRESHOLD_" in os.environ or "MALLOC_MMAP_THRESHOLD_" in os.environ
+    mallopt = _glibc_mallopt() if fixed else None
+    if mallopt is None:
+        yield
+        return
+    previous = {
+        _M_MMAP_THRESHOLD: _env_int("MALLOC_MMAP_THRESHOLD_", 128 * 1024),
+        _M_TRIM_THRESHOLD: _env_int("MALLOC_TRIM_THRESHOLD_", 128 * 1024),
+    }
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
+    mallopt(_M_TRIM_THRESHOLD, 4 * _MMAP_THRESHOLD_MAX)
+    try:
+        yield
+    finally:
+        for param, value in previous.items():
+            mallopt(param, value)
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def _glibc_mallopt() -> Callable[[int, int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return None
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    return mallopt
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
