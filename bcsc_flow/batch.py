@@ -16,8 +16,6 @@ Example
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from bcsc_flow.atomic import atomic_path
 from bcsc_flow.batch_runner import TaskOutcome, run_tasks
 from bcsc_flow.errors import BcscFlowError, QCWarning, warn
 from bcsc_flow.io.sheet import SampleSheet, infer_sheet, read_sheet
@@ -114,15 +113,9 @@ class Results:
                 parquet = False
         written: list[Path] = []
         for name, frame in tables.items():
-            written.append(
-                _atomic_write(out / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
-            )
+            written.append(write_table(frame, out / f"{name}.csv"))
             if parquet:
-                written.append(
-                    _atomic_write(
-                        out / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False)
-                    )
-                )
+                written.append(write_table(frame, out / f"{name}.parquet"))
         return written
 
     def _repr_html_(self) -> str:
@@ -147,20 +140,11 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".parquet":
-        return _atomic_write(path, lambda p: frame.to_parquet(p, index=False))
-    return _atomic_write(path, lambda p: frame.to_csv(p, index=False))
-
-
-def _atomic_write(path: Path, writer: Any) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        writer(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        if path.suffix == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
     return path
 
 

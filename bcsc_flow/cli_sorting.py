@@ -11,6 +11,7 @@ __all__ = ["add_sort_report", "add_export_population"]
 def _cmd_sort_report(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from bcsc_flow.batch import write_table
     from bcsc_flow.errors import StrategyError
 
     if args.sorts is not None:
@@ -36,7 +37,7 @@ def _cmd_sort_report(args: argparse.Namespace) -> int:
         ]
         table = pd.concat(rows, ignore_index=True)
     if args.out:
-        table.to_csv(args.out, index=False)
+        write_table(table, args.out)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         sys.stdout.write(table.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n")
     return 0

@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from bcsc_flow.atomic import atomic_write_text
 from bcsc_flow.dimensions import FILE_COMPENSATION, UNCOMPENSATED, Dimension, RatioDimension
 from bcsc_flow.errors import GatingMLError
 from bcsc_flow.gates import (
@@ -402,21 +403,13 @@ def write(
     ...     read(out)["cells"].gate == st["cells"].gate
     True
     """
-    import tempfile
-
     text = to_string(strategy)
     target = Path(path)
     if target.exists() and not overwrite:
         raise GatingMLError(f"{target}: file exists; pass overwrite=True to replace it.")
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
+        atomic_write_text(target, text)
     except OSError as exc:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         raise GatingMLError(
             f"{target}: cannot write the Gating-ML file ({exc.strerror or exc})."
         ) from None

@@ -32,8 +32,9 @@ from typing import Any
 
 import pandas as pd
 
+from bcsc_flow.atomic import atomic_write_text
 from bcsc_flow.report_comparison import comparison_section, key_results
-from bcsc_flow.report_html import atomic_write_text, page
+from bcsc_flow.report_html import page
 from bcsc_flow.report_sections import (
     gating_section,
     markers_section,

@@ -17,18 +17,14 @@ from __future__ import annotations
 import base64
 import io
 import math
-import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 __all__ = [
     "Formatter",
-    "atomic_write_text",
     "figure_img",
     "fixed",
     "format_p",
@@ -246,27 +242,3 @@ def page(title: str, subtitle: str, sections: Sequence[tuple[str, str, str]]) ->
         f"<body><header><h1>{escape(title)}</h1><p>{escape(subtitle)}</p></header>"
         f"<main><nav>{toc}</nav>{body}</main></body></html>\n"
     )
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
-    """Write UTF-8 text to a temporary file beside ``path`` and rename it into place.
-
-    Example
-    -------
-    >>> import tempfile
-    >>> p = atomic_write_text(Path(tempfile.mkdtemp()) / "r.html", "<p>x</p>")
-    >>> p.read_text()
-    '<p>x</p>'
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target

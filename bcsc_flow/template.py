@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bcsc_flow.atomic import atomic_write_text
 from bcsc_flow.errors import TemplateError, TemplateWarning, did_you_mean, warn
 from bcsc_flow.frozen import FrozenMap
 from bcsc_flow.template_schema import CURRENT_SCHEMA, ROOT, upgrade, validate
@@ -170,22 +171,12 @@ class Template:
         >>> load_template(p).digest == load_template("bcsc").digest
         True
         """
-        import os
-        import tempfile
-
         out = Path(path)
         if out.exists() and not overwrite:
             raise TemplateError(
                 f"{out}: file exists; pass overwrite=True (CLI: --overwrite) to replace it"
             )
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent or ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(self.to_yaml())
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_text(out, self.to_yaml())
         return out
 
     # ------------------------------------------------------------------ structure

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bcsc_flow.atomic import atomic_write_text
+
 if TYPE_CHECKING:
     from bcsc_flow.sample import Sample
     from bcsc_flow.template import Template
@@ -104,5 +106,5 @@ def export_gatingml(
         for name, st in resolution.strategies.items()
     ]
     thresholds = target / "thresholds.csv"
-    resolution.thresholds.to_csv(thresholds, index=False, lineterminator="\n")
+    atomic_write_text(thresholds, resolution.thresholds.to_csv(index=False, lineterminator="\n"))
     return [*written, thresholds]

@@ -17,6 +17,7 @@ PKG = Path(__file__).resolve().parents[1] / "bcsc_flow"
 LAYERS: dict[str, int] = {
     "errors": 0,
     "frozen": 0,
+    "atomic": 0,
     "sample": 1,
     "io": 1,
     "simulate": 1,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bcsc_flow.atomic import atomic_write_text
 from bcsc_flow.compensation._text import parse_matrix_text, parse_matrix_xml
 from bcsc_flow.errors import CompensationError
 from bcsc_flow.sample import Sample
@@ -282,4 +283,4 @@ class Spillover:
         writer.writerow(["", *self.detectors])
         for label, row in zip(self.outputs, self.matrix, strict=True):
             writer.writerow([label, *(repr(float(v)) for v in row)])
-        Path(path).write_text(buf.getvalue(), encoding="utf-8")
+        atomic_write_text(path, buf.getvalue())

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from bcsc_flow.atomic import atomic_path
 from bcsc_flow.errors import FCSWriteError
 from bcsc_flow.sample import Channel, Sample
 
@@ -157,12 +157,6 @@ def _keywords(
     return [(k, v) for k, v in pairs + carried + list(overrides.values()) if v != ""]
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _delimiter(pairs: list[tuple[bytes, bytes]]) -> bytes:
     used = set().union(*(set(k) | set(v) for k, v in pairs)) if pairs else set()
     for d in _DELIMITERS:
@@ -251,20 +245,10 @@ def write_fcs(
     encoded = [(k.encode("utf-8"), v.encode("utf-8")) for k, v in pairs]
     delim = _delimiter(encoded)
     header, text = _layout(encoded, delim, data.nbytes)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        if hasattr(os, "fchmod"):  # mkstemp makes 0600 files; give the usual open() mode
-            os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as out:
-            out.write(header)
-            out.write(text)
-            if data.size:
-                out.write(memoryview(data).cast("B"))
-            out.write(b"00000000")
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(target) as tmp, open(tmp, "wb") as out:
+        out.write(header)
+        out.write(text)
+        if data.size:
+            out.write(memoryview(data).cast("B"))
+        out.write(b"00000000")
     return target
