@@ -29,7 +29,7 @@ import numpy as np
 
 from bcsc_flow.dimensions import Dimension, RatioDimension
 from bcsc_flow.errors import GateError, StrategyError
-from bcsc_flow.gates import EvaluationContext, Gate, QuadrantRegion, Range, Threshold
+from bcsc_flow.gates import Gate, QuadrantRegion, Range, Threshold
 from bcsc_flow.plot_density import Limits, density_scatter, histogram, new_axes, robust_limits
 from bcsc_flow.plot_gates import draw_gate, gate_anchor, gate_extent
 
@@ -41,10 +41,6 @@ if TYPE_CHECKING:
 __all__ = ["axis_label", "backgate", "gate_dimensions", "gate_plot", "threshold_plot"]
 
 AnyDimension = Dimension | RatioDimension
-
-
-def _context(result: GatingResult) -> EvaluationContext:
-    return EvaluationContext(result.sample, result.strategy.spillovers)
 
 
 def axis_label(result: GatingResult, dim: AnyDimension) -> str:
@@ -193,7 +189,7 @@ def gate_plot(
     rest = [d for d in dims if d != xdim]
     ydim = _as_dimension(result, y) if y is not None else (rest[0] if rest else None)
     parent = _parent_mask(result, population)
-    ctx = _context(result)
+    ctx = result.context
     xv = ctx.column(xdim)[parent]
     gates = _gates_drawn(strategy, gate)
     pct = result.pct_of_parent(population)
@@ -283,10 +279,10 @@ def threshold_plot(
     gate = result.strategy.gate(population)
     value, above = _threshold_of(gate)
     dim = gate.dimensions[0]
-    xv = _context(result).column(dim)[_parent_mask(result, population)]
+    xv = result.context.column(dim)[_parent_mask(result, population)]
     cv = None
     if control is not None:
-        cv = _context(control).column(dim)[_parent_mask(control, population)]
+        cv = control.context.column(dim)[_parent_mask(control, population)]
     xlim = _limits(xv if cv is None else np.concatenate([xv, cv]), [gate], dim)
     ax = histogram(
         xv,
@@ -341,7 +337,7 @@ def backgate(
         )
     xdim, ydim = _as_dimension(result, x), _as_dimension(result, y)
     base = np.ones(result.total_count, dtype=bool) if ancestor is None else result.mask(ancestor)
-    ctx = _context(result)
+    ctx = result.context
     xv, yv = ctx.column(xdim), ctx.column(ydim)
     xlim, ylim = robust_limits(xv[base]), robust_limits(yv[base])
     ax = density_scatter(xv[base], yv[base], ax=ax, bins=bins, xlim=xlim, ylim=ylim, cmap="Greys")

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bcsc_flow._evaluation import EvaluationContext
 from bcsc_flow.dimensions import Dimension, RatioDimension
 from bcsc_flow.errors import StrategyError
 
@@ -146,7 +145,7 @@ def population_statistics(
     keys: list[str | Dimension | RatioDimension] = (
         list(sample.names) if channels is None else list(channels)
     )
-    context = EvaluationContext(sample, result.strategy.spillovers)
+    context = result.context  # columns the gates already computed are reused
     columns: list[tuple[str, np.ndarray]] = []
     for key in keys:
         if isinstance(key, Dimension | RatioDimension):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -79,7 +79,9 @@ def evaluate(strategy: GatingStrategy, sample: Sample) -> GatingResult:
             own.flags.writeable = False
         masks[name] = own
     ordered = {name: masks[name] for name in _display_order(strategy)}
-    return GatingResult(strategy=strategy, sample=sample, masks=FrozenMap(ordered))
+    return GatingResult(
+        strategy=strategy, sample=sample, masks=FrozenMap(ordered), _context=context
+    )
 
 
 def _display_order(strategy: GatingStrategy) -> list[str]:
@@ -117,6 +119,22 @@ class GatingResult:
     strategy: GatingStrategy
     sample: Sample
     masks: Mapping[str, np.ndarray]
+    _context: EvaluationContext | None = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_context"] = None  # caches stay behind; rebuilt on demand after unpickling
+        return state
+
+    @property
+    def context(self) -> EvaluationContext:
+        """The evaluation context of this apply: every compensated and transformed column
+        computed for the gates, reused by statistics and plots instead of recomputed."""
+        if self._context is None:
+            object.__setattr__(
+                self, "_context", EvaluationContext(self.sample, self.strategy.spillovers)
+            )
+        return self._context  # type: ignore[return-value]
 
     @property
     def names(self) -> tuple[str, ...]:
