@@ -162,7 +162,7 @@ def _tables(
             {
                 (d.channel, d.compensation)
                 for pop in strategy
-                for d in _dimensions(pop.gate)
+                for d in pop.gate.dimensions
                 if isinstance(d, Dimension)
             }
         )
@@ -191,18 +191,13 @@ def _tables(
     }
 
 
-def _dimensions(gate: Any) -> tuple[Any, ...]:
-    dims = getattr(gate, "dimensions", ())
-    return tuple(dims() if callable(dims) else dims)
-
-
 def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {"results": {}}
     for key in ("populations", "statistics", "thresholds", "markers", "qc"):
         frames = [p[key] for p in parts if p.get(key) is not None and not p[key].empty]
-        merged[key] = (
-            pd.concat(frames, ignore_index=True).drop_duplicates() if frames else pd.DataFrame()
-        )
+        merged[key] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not merged["markers"].empty:  # every part reports the whole unit's markers
+        merged["markers"] = merged["markers"].drop_duplicates(ignore_index=True)
     for p in parts:
         merged["results"].update(p["results"])
     return merged
