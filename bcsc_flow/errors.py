@@ -27,6 +27,7 @@ __all__ = [
     "FCSFileNotFoundError",
     "FCSWriteError",
     "ChannelNotFoundError",
+    "SampleError",
     "CompensationError",
     "TransformError",
     "GateError",
@@ -95,6 +96,10 @@ class FCSUnsupportedError(FCSError):
 
 class FCSWriteError(FCSError):
     """An FCS file could not be written (bad input, or refusing to overwrite)."""
+
+
+class SampleError(BcscFlowError, ValueError):
+    """Events and channels of a sample do not fit together (shape, mask, column choice)."""
 
 
 class ChannelNotFoundError(BcscFlowError, KeyError):

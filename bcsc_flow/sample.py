@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bcsc_flow.errors import ChannelNotFoundError, did_you_mean
+from bcsc_flow.errors import ChannelNotFoundError, SampleError, did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -176,11 +176,11 @@ class Sample:
     def __post_init__(self) -> None:
         ev = np.asarray(self.events)
         if ev.ndim != 2:
-            raise ChannelNotFoundError(
+            raise SampleError(
                 f"Sample {self.name!r}: events must be 2-D (events x channels), got shape {ev.shape}."
             )
         if ev.shape[1] != len(self.channels):
-            raise ChannelNotFoundError(
+            raise SampleError(
                 f"Sample {self.name!r}: {ev.shape[1]} event columns but {len(self.channels)} channels."
             )
         if ev.dtype.kind != "f":
@@ -215,7 +215,7 @@ class Sample:
             arr = arr.astype(np.float64)
         marks = list(markers) if markers is not None else [None] * len(channels)
         if len(marks) != len(channels):
-            raise ChannelNotFoundError(
+            raise SampleError(
                 f"Sample {name!r}: {len(channels)} channels but {len(marks)} markers given."
             )
         chans = tuple(
@@ -325,7 +325,7 @@ class Sample:
         """A new sample holding only the events where ``mask`` is true (or the given indices)."""
         sel = np.asarray(mask)
         if sel.dtype == bool and sel.shape != (len(self),):
-            raise ChannelNotFoundError(
+            raise SampleError(
                 f"Sample {self.name!r}: mask has shape {sel.shape}, expected ({len(self)},)."
             )
         raw = None if self.raw is None else self.raw[sel]
@@ -350,7 +350,7 @@ class Sample:
         import pandas as pd
 
         if columns not in {"name", "label"}:
-            raise ChannelNotFoundError(f"to_frame(columns={columns!r}): use 'name' or 'label'.")
+            raise SampleError(f"to_frame(columns={columns!r}): use 'name' or 'label'.")
         cols = self.names if columns == "name" else [c.label for c in self.channels]
         return pd.DataFrame(np.asarray(self.events, dtype=np.float64), columns=list(cols))
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bcsc_flow.errors import FCSError, SheetError, SheetWarning, warn
+from bcsc_flow.errors import FCSError, SheetError, SheetWarning, did_you_mean, warn
 
 __all__ = [
     "COLUMNS",
@@ -131,7 +131,11 @@ class SampleSheet:
         """The row of one sample name; :class:`SheetError` if absent."""
         hits = self.frame[self.frame["sample"] == sample]
         if hits.empty:
-            raise SheetError(f"sample {sample!r} is not in the sample sheet")
+            names = self.frame["sample"].tolist()
+            raise SheetError(
+                f"sample {sample!r} is not in the sample sheet.{did_you_mean(sample, names)}"
+                f" Samples: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}"
+            )
         return hits.iloc[0]
 
     def path(self, sample: str) -> Path:
