@@ -54,6 +54,14 @@ def _check_logicle_family(name: str, t: float, w: float, m: float, a: float, w_m
     require(-w <= a <= m - 2 * w, name, "a", a, f"-w <= a <= m - 2w (w={w!r}, m={m!r})")
 
 
+def _family_constants(w: float, m: float, a: float) -> tuple[float, float, float, float]:
+    """``w, x1, x0, b`` shared by logicle and hyperlog (Gating-ML 2.0 notation)."""
+    m, a = float(m), float(a)
+    w = float(w) / (m + a)
+    x1 = a / (m + a) + w
+    return w, x1, x1 + w, (m + a) * _LN10
+
+
 @dataclass(frozen=True)
 class Logicle(_CurveTransform):
     """Gating-ML ``logicle(T, W, M, A)``: the root ``y`` of ``B(y) = x`` (Parks & Moore).
@@ -82,11 +90,8 @@ class Logicle(_CurveTransform):
     def __post_init__(self) -> None:
         _check_logicle_family("Logicle", self.t, self.w, self.m, self.a, ">=")
         self._check_bounds()
-        t, m, a = float(self.t), float(self.m), float(self.a)
-        w = self.w / (m + a)
-        x1 = a / (m + a) + w
-        x0 = x1 + w
-        b = (m + a) * _LN10
+        t = float(self.t)
+        w, x1, x0, b = _family_constants(self.w, self.m, self.a)
         d = solve_d(b, w)
         ca = math.exp(x0 * (b + d))
         fa = math.exp(b * x1) - ca * math.exp(-d * x1)
@@ -172,11 +177,8 @@ class Hyperlog(_CurveTransform):
     def __post_init__(self) -> None:
         _check_logicle_family("Hyperlog", self.t, self.w, self.m, self.a, ">")
         self._check_bounds()
-        t, m, a = float(self.t), float(self.m), float(self.a)
-        w = self.w / (m + a)
-        x1 = a / (m + a) + w
-        x0 = x1 + w
-        b = (m + a) * _LN10
+        t = float(self.t)
+        w, x1, x0, b = _family_constants(self.w, self.m, self.a)
         ca = math.exp(b * x0) / w
         fa = math.exp(b * x1) + ca * x1
         scale_a = t / (math.exp(b) + ca - fa)
